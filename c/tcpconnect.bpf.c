@@ -1,0 +1,391 @@
+//go:build ignore
+
+// SPDX-License-Identifier: GPL-2.0
+/* Traces active TCP connects. One handler builds each event; the attach
+ * flavours (fexit, kprobe/kretprobe, tracepoint) are thin wrappers around it.
+ * Filters are const volatile globals that the loader sets before load, so
+ * unused ones cost nothing after the verifier prunes them. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpconnect.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+/* include/net/tcp_states.h */
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_CLOSE 7
+
+const volatile __u32 targ_tgid = 0;
+const volatile __u32 targ_uid = (__u32)-1;
+const volatile bool filter_cgroup = false;
+const volatile __u16 targ_ports[MAX_PORTS] = {};
+const volatile __u32 targ_nports = 0;
+const volatile bool trace_v4 = true;
+const volatile bool trace_v6 = false;
+const volatile bool report_failed = false; /* also emit ret != 0 */
+const volatile bool do_count = false;      /* count in the kernel, emit nothing */
+const volatile bool track_outcome = false; /* report the handshake result instead */
+const volatile bool tp_emits_connect = false; /* tracepoint attach mode */
+
+struct pending {
+	struct sock *sk;
+	__u8 daddr[16];
+	__u16 dport;
+};
+
+/* In flight between kprobe and kretprobe, keyed by thread. Separate maps
+ * because tcp_v6_connect calls tcp_v4_connect for v4-mapped addresses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct pending);
+} inflight_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct pending);
+} inflight_v6 SEC(".maps");
+
+/* Connects in SYN_SENT whose result is awaited (outcome mode), keyed by sock. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct event);
+} syn_sent SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct count_key);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+/* Slot 0 holds the cgroup (v2) that --cgroup selects. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+
+/* Per-CPU scratch so that the event does not live on the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event);
+} scratch SEC(".maps");
+
+static __always_inline bool caller_filtered(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (targ_tgid && (__u32)(pid_tgid >> 32) != targ_tgid)
+		return true;
+	if (targ_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != targ_uid)
+		return true;
+	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
+		return true;
+	return false;
+}
+
+static __always_inline bool port_filtered(__u16 dport)
+{
+	if (!targ_nports)
+		return false;
+	for (int i = 0; i < MAX_PORTS; i++) {
+		if (i >= targ_nports)
+			break;
+		if (targ_ports[i] == dport)
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool is_v4_mapped(const __u8 *a)
+{
+	return !a[0] && !a[1] && !a[2] && !a[3] && !a[4] && !a[5] && !a[6] &&
+	       !a[7] && !a[8] && !a[9] && a[10] == 0xff && a[11] == 0xff;
+}
+
+static __always_inline struct event *new_event(void)
+{
+	__u32 zero = 0;
+	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = EV_CONNECT;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void count_event(const struct event *e)
+{
+	struct count_key key = {};
+	__u64 one = 1, *val;
+
+	__builtin_memcpy(key.saddr, e->saddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, e->daddr, sizeof(key.daddr));
+	key.family = e->family;
+	key.dport = e->dport;
+	val = bpf_map_lookup_elem(&counts, &key);
+	if (val)
+		__sync_fetch_and_add(val, 1);
+	else
+		bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+}
+
+/* Hands a finished connect event to user space, the counters, or the
+ * outcome tracker. */
+static __always_inline void submit_connect(void *ctx, struct event *e, __u64 sk)
+{
+	if (track_outcome && e->ret == 0) {
+		bpf_map_update_elem(&syn_sent, &sk, e, BPF_ANY);
+		return;
+	}
+	if (do_count) {
+		if (e->ret == 0)
+			count_event(e);
+		return;
+	}
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+}
+
+/* Shared by the kprobe and fexit flavours: sk is the connecting socket, ret
+ * the return value of tcp_v{4,6}_connect, p what the entry saw. */
+static __always_inline int handle_return(void *ctx, struct pending *p, int ret, int ipver)
+{
+	struct sock *sk = p->sk;
+	struct event *e;
+	__u16 dport;
+
+	if (ret && !report_failed)
+		return 0;
+	dport = ret ? p->dport : bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (port_filtered(dport))
+		return 0;
+	e = new_event();
+	if (!e)
+		return 0;
+	e->ret = ret;
+	e->flags = EVF_RET_KNOWN;
+	e->dport = dport;
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (ipver == 4) {
+		e->family = AF_INET;
+		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_rcv_saddr);
+		if (ret)
+			__builtin_memcpy(e->daddr, p->daddr, 4);
+		else
+			BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		e->family = AF_INET6;
+		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		if (ret)
+			__builtin_memcpy(e->daddr, p->daddr, 16);
+		else
+			BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	if (!ret)
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	submit_connect(ctx, e, (__u64)sk);
+	return 0;
+}
+
+/* Reads what the entry knows. Returns false when the connect is not ours:
+ * filtered, or a v4-mapped tcp_v6_connect (tcp_v4_connect reports it). */
+static __always_inline bool read_entry(struct pending *p, struct sock *sk,
+				       struct sockaddr *uaddr, int ipver)
+{
+	if (caller_filtered())
+		return false;
+	p->sk = sk;
+	if (ipver == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
+
+		BPF_CORE_READ_INTO(p->daddr, sin, sin_addr.s_addr);
+		p->dport = bpf_ntohs(BPF_CORE_READ(sin, sin_port));
+		return true;
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)uaddr;
+
+	BPF_CORE_READ_INTO(p->daddr, sin6, sin6_addr.in6_u.u6_addr8);
+	p->dport = bpf_ntohs(BPF_CORE_READ(sin6, sin6_port));
+	return !is_v4_mapped(p->daddr);
+}
+
+static __always_inline int kprobe_entry(void *map, struct sock *sk, struct sockaddr *uaddr, int ipver)
+{
+	struct pending p = {};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (read_entry(&p, sk, uaddr, ipver))
+		bpf_map_update_elem(map, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int kprobe_return(void *ctx, void *map, int ret, int ipver)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(map, &tid);
+
+	if (!p)
+		return 0;
+	handle_return(ctx, p, ret, ipver);
+	bpf_map_delete_elem(map, &tid);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(kprobe_v4, struct sock *sk, struct sockaddr *uaddr)
+{
+	return kprobe_entry(&inflight_v4, sk, uaddr, 4);
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(kretprobe_v4, int ret)
+{
+	return kprobe_return(ctx, &inflight_v4, ret, 4);
+}
+
+SEC("kprobe/tcp_v6_connect")
+int BPF_KPROBE(kprobe_v6, struct sock *sk, struct sockaddr *uaddr)
+{
+	return kprobe_entry(&inflight_v6, sk, uaddr, 6);
+}
+
+SEC("kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(kretprobe_v6, int ret)
+{
+	return kprobe_return(ctx, &inflight_v6, ret, 6);
+}
+
+/* fexit sees the arguments and the return value at once: no map needed. */
+SEC("fexit/tcp_v4_connect")
+int BPF_PROG(fexit_v4, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
+{
+	struct pending p = {};
+
+	if (read_entry(&p, sk, uaddr, 4))
+		handle_return(ctx, &p, ret, 4);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_connect")
+int BPF_PROG(fexit_v6, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
+{
+	struct pending p = {};
+
+	if (read_entry(&p, sk, uaddr, 6))
+		handle_return(ctx, &p, ret, 6);
+	return 0;
+}
+
+/* CLOSE -> SYN_SENT happens inside tcp_v{4,6}_connect, in the caller's
+ * context, after the source address is chosen and before the source port is. */
+static __always_inline int tp_connect(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct event *e;
+	__u16 family = ctx->family;
+	__u8 daddr6[16];
+	bool v4;
+
+	if (!tp_emits_connect && !track_outcome)
+		return 0;
+	if (caller_filtered() || port_filtered(ctx->dport))
+		return 0;
+	/* Arrays in ctx are copied out: the verifier rejects ctx + variable. */
+	bpf_probe_read_kernel(daddr6, sizeof(daddr6), ctx->daddr_v6);
+	/* inet_sock_set_state's saddr/daddr always hold inet_saddr/inet_daddr,
+	 * which a v4-mapped connect on an AF_INET6 socket fills. */
+	v4 = family == AF_INET || (family == AF_INET6 && is_v4_mapped(daddr6));
+	if (v4 ? !trace_v4 : !trace_v6)
+		return 0;
+	e = new_event();
+	if (!e)
+		return 0;
+	e->dport = ctx->dport;
+	e->netns = BPF_CORE_READ((struct sock *)ctx->skaddr, __sk_common.skc_net.net, ns.inum);
+	if (v4) {
+		e->family = AF_INET;
+		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
+	} else {
+		e->family = AF_INET6;
+		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
+		__builtin_memcpy(e->daddr, daddr6, 16);
+	}
+	if (track_outcome) {
+		__u64 sk = (__u64)ctx->skaddr;
+
+		bpf_map_update_elem(&syn_sent, &sk, e, BPF_ANY);
+		return 0;
+	}
+	submit_connect(ctx, e, 0);
+	return 0;
+}
+
+/* SYN_SENT -> anything ends the handshake; this runs in softirq, so who
+ * connected comes from what tp_connect or submit_connect stored. */
+static __always_inline int tp_result(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+	struct event *e = bpf_map_lookup_elem(&syn_sent, &sk);
+
+	if (!e)
+		return 0;
+	e->kind = EV_OUTCOME;
+	e->lat_ns = bpf_ktime_get_ns() - e->ts_ns;
+	e->sport = ctx->sport;
+	if (e->family == AF_INET)
+		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
+	if (ctx->newstate == TCP_ESTABLISHED)
+		e->ret = 0;
+	else
+		e->ret = -BPF_CORE_READ((struct sock *)ctx->skaddr, sk_err);
+	if (do_count) {
+		if (ctx->newstate == TCP_ESTABLISHED)
+			count_event(e);
+	} else {
+		bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+	}
+	bpf_map_delete_elem(&syn_sent, &sk);
+	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (ctx->oldstate == TCP_CLOSE && ctx->newstate == TCP_SYN_SENT)
+		return tp_connect(ctx);
+	if (track_outcome && ctx->oldstate == TCP_SYN_SENT)
+		return tp_result(ctx);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,26 @@
+package format
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Sanitize makes a process name safe for a terminal, as ps does: every
+// byte that is not part of a printable UTF-8 character (control bytes,
+// escape sequences, invalid UTF-8, bidi overrides) becomes '?'.
+func Sanitize(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			sb.WriteByte('?')
+			b = b[1:]
+			continue
+		}
+		sb.WriteRune(r)
+		b = b[n:]
+	}
+	return sb.String()
+}

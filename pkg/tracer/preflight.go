@@ -1,0 +1,73 @@
+package tracer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// KernelBTF is where the running kernel exposes its BTF.
+const KernelBTF = "/sys/kernel/btf/vmlinux"
+
+// Capability bits, from linux/capability.h.
+const (
+	capSysAdmin = 21
+	capPerfmon  = 38
+	capBPF      = 39
+)
+
+// ErrPrivilege means the process may not load BPF programs.
+var ErrPrivilege = errors.New("permission denied: run as root, or grant CAP_BPF and CAP_PERFMON (kernel 5.8+) or CAP_SYS_ADMIN")
+
+// ErrNoBTF means neither the kernel nor the user supplied type information.
+var ErrNoBTF = errors.New("no kernel BTF at " + KernelBTF + " (kernel built without CONFIG_DEBUG_INFO_BTF): pass --btf FILE, e.g. this kernel's file from BTFHub")
+
+// Preflight checks what loading needs before libbpf is asked: privileges
+// and BTF. btfPath is the user's --btf, or "" for the kernel's own.
+func Preflight(btfPath string) error {
+	if err := checkCaps(); err != nil {
+		return err
+	}
+	if btfPath != "" {
+		f, err := os.Open(btfPath)
+		if err != nil {
+			return fmt.Errorf("--btf: %w", err)
+		}
+		return f.Close()
+	}
+	if _, err := os.Stat(KernelBTF); err != nil {
+		return ErrNoBTF
+	}
+	return nil
+}
+
+func checkCaps() error {
+	eff, err := effectiveCaps()
+	if err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	has := func(c uint) bool { return eff&(1<<c) != 0 }
+	if has(capSysAdmin) || (has(capBPF) && has(capPerfmon)) {
+		return nil
+	}
+	return ErrPrivilege
+}
+
+// effectiveCaps reads CapEff from /proc/self/status.
+func effectiveCaps() (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "CapEff:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, errors.New("no CapEff in /proc/self/status")
+}

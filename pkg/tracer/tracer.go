@@ -1,0 +1,376 @@
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	bpf "github.com/aquasecurity/libbpfgo"
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpv4connect/tcpv4connect/pkg/bpfobj"
+)
+
+// MaxPorts is how many destination ports the kernel-side filter holds.
+const MaxPorts = 64
+
+// Config selects what is traced and how. The zero value of each filter
+// means "everything".
+type Config struct {
+	Mode      Mode
+	PID       uint32   // thread group id, 0 for all
+	UID       *uint32  // nil for all users
+	Ports     []uint16 // destination ports, at most MaxPorts
+	Cgroup    string   // cgroup v2 directory; "" for all
+	IPv4      bool     // trace tcp_v4_connect
+	IPv6      bool     // trace tcp_v6_connect
+	Failed    bool     // also report connects that returned an error
+	Count     bool     // count in the kernel instead of emitting events
+	Outcome   bool     // report the handshake result instead of the connect
+	BTFPath   string   // kernel BTF to use instead of /sys/kernel/btf/vmlinux
+	PerfPages int      // perf buffer pages per CPU; 0 for the default
+	// Log receives libbpf's messages; nil keeps libbpf silent.
+	Log func(level int, msg string)
+	// V4Func and V6Func name the probed kernel functions. Only tests
+	// change them, to prove that a missing symbol makes auto move on.
+	V4Func, V6Func string
+}
+
+// DefaultPerfPages is the perf buffer size per CPU, in pages.
+const DefaultPerfPages = 64
+
+// Attempt records why one mode could not be used.
+type Attempt struct {
+	Mode Mode
+	Err  error
+}
+
+// NoModeError is returned when no attach mode worked.
+type NoModeError struct {
+	Attempts []Attempt
+}
+
+func (e *NoModeError) Error() string {
+	parts := make([]string, len(e.Attempts))
+	for i, a := range e.Attempts {
+		parts[i] = fmt.Sprintf("%s: %v", a.Mode, a.Err)
+	}
+	return "no attach mode works: " + strings.Join(parts, "; ")
+}
+
+// Tracer is a loaded and attached BPF object.
+type Tracer struct {
+	mode   Mode
+	mod    *bpf.Module
+	links  []*bpf.BPFLink
+	pb     *bpf.PerfBuffer
+	cgFD   int
+	objFD  int
+	events chan []byte
+	lost   chan uint64
+	// Tried lists the modes that failed before this one was chosen.
+	Tried []Attempt
+}
+
+// Open loads and attaches the tracer. With ModeAuto it tries fentry,
+// kprobe and tracepoint in turn and keeps the first that works; the
+// failures of the earlier ones are in Tracer.Tried, or in a *NoModeError.
+func Open(cfg Config) (*Tracer, error) {
+	if err := validate(&cfg); err != nil {
+		return nil, err
+	}
+	bpf.SetLoggerCbs(bpf.Callbacks{Log: func(level int, msg string) {
+		if cfg.Log != nil {
+			cfg.Log(level, msg)
+		}
+	}})
+	modes := []Mode{cfg.Mode}
+	if cfg.Mode == ModeAuto {
+		modes = Modes
+	}
+	var tried []Attempt
+	for _, m := range modes {
+		t, err := openMode(&cfg, m)
+		if err == nil {
+			t.Tried = tried
+			return t, nil
+		}
+		tried = append(tried, Attempt{Mode: m, Err: err})
+	}
+	return nil, &NoModeError{Attempts: tried}
+}
+
+func validate(cfg *Config) error {
+	if cfg.Mode == "" {
+		cfg.Mode = ModeAuto
+	}
+	if _, err := ParseMode(string(cfg.Mode)); err != nil {
+		return err
+	}
+	if !cfg.IPv4 && !cfg.IPv6 {
+		return errors.New("nothing to trace: enable IPv4, IPv6 or both")
+	}
+	if len(cfg.Ports) > MaxPorts {
+		return fmt.Errorf("too many ports: %d, at most %d", len(cfg.Ports), MaxPorts)
+	}
+	if cfg.PerfPages == 0 {
+		cfg.PerfPages = DefaultPerfPages
+	}
+	if cfg.V4Func == "" {
+		cfg.V4Func = "tcp_v4_connect"
+	}
+	if cfg.V6Func == "" {
+		cfg.V6Func = "tcp_v6_connect"
+	}
+	return nil
+}
+
+// programs returns the BPF program names that a mode needs.
+func programs(cfg *Config, m Mode) []string {
+	var p []string
+	switch m {
+	case ModeFentry:
+		if cfg.IPv4 {
+			p = append(p, "fexit_v4")
+		}
+		if cfg.IPv6 {
+			p = append(p, "fexit_v6")
+		}
+	case ModeKprobe:
+		if cfg.IPv4 {
+			p = append(p, "kprobe_v4", "kretprobe_v4")
+		}
+		if cfg.IPv6 {
+			p = append(p, "kprobe_v6", "kretprobe_v6")
+		}
+	}
+	if m == ModeTracepoint || cfg.Outcome {
+		p = append(p, "tp_state")
+	}
+	return p
+}
+
+var allPrograms = []string{"fexit_v4", "fexit_v6", "kprobe_v4", "kretprobe_v4", "kprobe_v6", "kretprobe_v6", "tp_state"}
+
+func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
+	t = &Tracer{mode: m, cgFD: -1, objFD: -1}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	// libbpfgo's buffer loader forces a memlock bump that fails without
+	// CAP_SYS_RESOURCE; its file loader can skip it, so the embedded
+	// object is handed over as a memfd.
+	t.objFD, err = unix.MemfdCreate("tcpconnect.bpf.o", unix.MFD_CLOEXEC)
+	if err != nil {
+		return t, fmt.Errorf("memfd: %w", err)
+	}
+	if _, err = unix.Write(t.objFD, bpfobj.Object()); err != nil {
+		return t, fmt.Errorf("memfd write: %w", err)
+	}
+	t.mod, err = bpf.NewModuleFromFileArgs(bpf.NewModuleArgs{
+		BPFObjPath:      fmt.Sprintf("/proc/self/fd/%d", t.objFD),
+		BTFObjPath:      cfg.BTFPath,
+		SkipMemlockBump: true,
+	})
+	if err != nil {
+		return t, fmt.Errorf("open object: %w", err)
+	}
+	want := programs(cfg, m)
+	for _, name := range allPrograms {
+		p, err := t.mod.GetProgram(name)
+		if err != nil {
+			return t, fmt.Errorf("program %s: %w", name, err)
+		}
+		if err := p.SetAutoload(contains(want, name)); err != nil {
+			return t, fmt.Errorf("autoload %s: %w", name, err)
+		}
+		if m == ModeFentry && contains(want, name) {
+			fn := cfg.V4Func
+			if name == "fexit_v6" {
+				fn = cfg.V6Func
+			}
+			if name != "tp_state" {
+				if err := p.SetAttachTarget(0, fn); err != nil {
+					return t, fmt.Errorf("fexit target %s: %w", fn, explain(m, err))
+				}
+			}
+		}
+	}
+	if err := setGlobals(t.mod, cfg, m); err != nil {
+		return t, err
+	}
+	if err := t.mod.BPFLoadObject(); err != nil {
+		return t, fmt.Errorf("load: %w", explain(m, err))
+	}
+	if cfg.Cgroup != "" {
+		if err := t.setCgroup(cfg.Cgroup); err != nil {
+			return t, err
+		}
+	}
+	if err := t.attach(cfg, want); err != nil {
+		return t, explain(m, err)
+	}
+	t.events = make(chan []byte, 4096)
+	t.lost = make(chan uint64, 64)
+	t.pb, err = t.mod.InitPerfBuf("events", t.events, t.lost, cfg.PerfPages)
+	if err != nil {
+		return t, fmt.Errorf("perf buffer: %w", err)
+	}
+	return t, nil
+}
+
+func setGlobals(mod *bpf.Module, cfg *Config, m Mode) error {
+	var ports [MaxPorts]uint16
+	copy(ports[:], cfg.Ports)
+	uid := ^uint32(0)
+	if cfg.UID != nil {
+		uid = *cfg.UID
+	}
+	vars := []struct {
+		name  string
+		value any
+	}{
+		{"targ_tgid", cfg.PID},
+		{"targ_uid", uid},
+		{"filter_cgroup", cfg.Cgroup != ""},
+		{"targ_ports", ports},
+		{"targ_nports", uint32(len(cfg.Ports))},
+		{"trace_v4", cfg.IPv4},
+		{"trace_v6", cfg.IPv6},
+		{"report_failed", cfg.Failed},
+		{"do_count", cfg.Count},
+		{"track_outcome", cfg.Outcome},
+		{"tp_emits_connect", m == ModeTracepoint},
+	}
+	for _, v := range vars {
+		if err := mod.InitGlobalVariable(v.name, v.value); err != nil {
+			return fmt.Errorf("set %s: %w", v.name, err)
+		}
+	}
+	return nil
+}
+
+func (t *Tracer) setCgroup(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cgroup %s: %w", path, err)
+	}
+	t.cgFD = fd
+	m, err := t.mod.GetMap("cgroup_map")
+	if err != nil {
+		return fmt.Errorf("cgroup map: %w", err)
+	}
+	key, val := uint32(0), uint32(fd)
+	if err := m.Update(unsafe.Pointer(&key), unsafe.Pointer(&val)); err != nil {
+		return fmt.Errorf("cgroup %s: not a cgroup v2 directory? %w", path, err)
+	}
+	return nil
+}
+
+func (t *Tracer) attach(cfg *Config, progs []string) error {
+	for _, name := range progs {
+		p, err := t.mod.GetProgram(name)
+		if err != nil {
+			return fmt.Errorf("program %s: %w", name, err)
+		}
+		var l *bpf.BPFLink
+		switch name {
+		case "kprobe_v4":
+			l, err = p.AttachKprobe(cfg.V4Func)
+		case "kretprobe_v4":
+			l, err = p.AttachKretprobe(cfg.V4Func)
+		case "kprobe_v6":
+			l, err = p.AttachKprobe(cfg.V6Func)
+		case "kretprobe_v6":
+			l, err = p.AttachKretprobe(cfg.V6Func)
+		case "tp_state":
+			l, err = p.AttachTracepoint("sock", "inet_sock_set_state")
+		default: // fexit: the target was set before load
+			l, err = p.AttachGeneric()
+		}
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", name, err)
+		}
+		// Links made by AttachGeneric are not tracked by Module.Close.
+		t.links = append(t.links, l)
+	}
+	return nil
+}
+
+// explain adds what the kernel most likely meant by an error.
+func explain(m Mode, err error) error {
+	switch {
+	case m == ModeKprobe && !kprobesAvailable():
+		return fmt.Errorf("%w (kernel has no kprobes: CONFIG_KPROBES not set)", err)
+	case m == ModeFentry && errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("%w (kernel refused fentry/fexit programs)", err)
+	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH):
+		return fmt.Errorf("%w (probed function or event not found in this kernel)", err)
+	}
+	return err
+}
+
+// kprobesAvailable reports whether the kernel can create kprobes, through
+// the perf PMU or the legacy tracefs interface.
+func kprobesAvailable() bool {
+	for _, p := range []string{
+		"/sys/bus/event_source/devices/kprobe/type",
+		"/sys/kernel/tracing/kprobe_events",
+		"/sys/kernel/debug/tracing/kprobe_events",
+	} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Mode returns the attach mode in use.
+func (t *Tracer) Mode() Mode { return t.mode }
+
+// Start begins polling; samples arrive on Events, loss counts on Lost.
+func (t *Tracer) Start() { t.pb.Poll(100) }
+
+// Events delivers raw samples, one per event. It is closed by Close.
+func (t *Tracer) Events() <-chan []byte { return t.events }
+
+// Lost delivers the number of samples the kernel dropped because the perf
+// buffer was full. It is closed by Close.
+func (t *Tracer) Lost() <-chan uint64 { return t.lost }
+
+// Close detaches every program and frees every kernel object. It is safe
+// on a partly opened Tracer.
+func (t *Tracer) Close() {
+	if t.pb != nil {
+		t.pb.Close()
+		t.pb = nil
+	}
+	for _, l := range t.links {
+		_ = l.Destroy()
+	}
+	t.links = nil
+	if t.mod != nil {
+		t.mod.Close()
+		t.mod = nil
+	}
+	for _, fd := range []*int{&t.cgFD, &t.objFD} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what building and testing tcpv4connect needs on Debian 12 (bookworm).
+# Idempotent: packages already present are not fetched again.
+#   scripts/setup.sh          build deps (clang, bpftool, libbpf 1.4 from backports, libelf, zlib)
+#   scripts/setup.sh --vm     also what `make vmtest` needs (qemu, busybox-static, cpio)
+#   scripts/setup.sh --bench  also the peer tools `make bench` compares against
+set -euo pipefail
+
+want_vm=0 want_bench=0
+for a in "$@"; do
+	case "$a" in
+	--vm) want_vm=1 ;;
+	--bench) want_vm=1 want_bench=1 ;;
+	*) echo "setup.sh: unknown option $a (use --vm or --bench)" >&2; exit 2 ;;
+	esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/debian-mirror.sh
+. "$here/lib/debian-mirror.sh"
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+for p in clang llvm bpftool libelf-dev zlib1g-dev make pkg-config iproute2 libcap2-bin util-linux; do
+	have_pkg "$p" || need+=("$p")
+done
+if [ "$want_vm" = 1 ]; then
+	for p in qemu-system-x86 busybox-static cpio; do have_pkg "$p" || need+=("$p"); done
+fi
+if [ "$want_bench" = 1 ]; then
+	for p in libbpf-tools bpfcc-tools bpftrace debootstrap; do have_pkg "$p" || need+=("$p"); done
+fi
+
+# libbpfgo v0.7.0 needs libbpf 1.4.x; bookworm ships 1.1, bookworm-backports 1.4.
+libbpf_ok=0
+if have_pkg libbpf-dev; then
+	v=$(dpkg-query -W -f='${Version}' libbpf-dev)
+	dpkg --compare-versions "$v" ge 1:1.4 && libbpf_ok=1
+fi
+
+if [ ${#need[@]} -eq 0 ] && [ "$libbpf_ok" = 1 ]; then
+	exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if [ "$libbpf_ok" = 0 ]; then
+	mirror=$(debian_mirror)
+	list=/etc/apt/sources.list.d/tcpv4connect-bookworm-backports.list
+	if [ ! -f "$list" ]; then
+		echo "deb $mirror bookworm-backports main" | $SUDO tee "$list" >/dev/null
+	fi
+fi
+$SUDO apt-get update -qq
+if [ ${#need[@]} -gt 0 ]; then
+	$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+if [ "$libbpf_ok" = 0 ]; then
+	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports libbpf-dev libbpf1
+fi

@@ -1,0 +1,369 @@
+#!/usr/bin/env bash
+# The kernel matrix behind `make vmtest`.
+#
+#   scripts/vmtest.sh TRACER_BIN E2E_BIN
+#
+# TRACER_BIN is the static tracer (./tcpv4connect), E2E_BIN the static e2e test
+# binary (build/e2e.test). For every kernel of scripts/kernels.txt it boots the
+# stock Debian kernel under qemu (TCG) with a busybox initramfs holding both
+# binaries, and runs the e2e driver once per attach mode (fentry, kprobe,
+# tracepoint, auto expecting fentry, and nobtf: auto with the kernel BTF hidden
+# and --btf given). It also runs the driver on this host in every attach mode
+# that `TRACER --check` reports as working; the other modes are reported as
+# unsupported, with the reason (not a failure), except tracepoint, which must
+# work here.
+#
+# A scenario is a top-level test of the driver: the `--- PASS/FAIL/SKIP:` lines
+# at column 0 (subtests are not counted). A cell passes when the driver exits 0
+# with no failed test and at least one passed test.
+#
+# Results: build/vmtest/<label>.log (each guest's console), build/vmtest/host-
+# <mode>.log, and the table in build/vmtest/summary.txt. Exits non-zero if any
+# cell failed; the output of each failed scenario run is shown.
+#
+# Environment (all optional):
+#   TCPV4CONNECT_KERNELS      labels to boot, e.g. "5.10 6.12" (default: all)
+#   TCPV4CONNECT_VM_MODES     guest modes (default "fentry kprobe tracepoint auto nobtf")
+#   TCPV4CONNECT_VM_JOBS      guests booted at once (default 1)
+#   TCPV4CONNECT_VM_TIMEOUT   seconds before a guest is killed (default 900)
+#   TCPV4CONNECT_VM_MEM       guest memory in MiB (default 1024)
+#   TCPV4CONNECT_VM_CPUS      guest vCPUs (default 2)
+#   TCPV4CONNECT_TEST_TIMEOUT the driver's -test.timeout (default 120s)
+#   TCPV4CONNECT_HOST         0: skip the host rows; only: run only them (default 1)
+#   TCPV4CONNECT_HOST_CHECK   builtin: probe the host's attach modes here
+#                             instead of asking `TRACER --check`
+#   TCPV4CONNECT_VMTEST_OUT   results directory (default build/vmtest)
+#   TCPV4CONNECT_CACHE        kernel cache (see scripts/fetch-kernels.sh)
+#   TCPV4CONNECT_BUSYBOX      a static busybox (default: /bin/busybox)
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/vm/kernels.sh
+. "$here/vm/kernels.sh"
+
+log() { echo "vmtest: $*" >&2; }
+die() {
+	log "$*"
+	exit 2
+}
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 TRACER_BIN E2E_BIN" >&2
+	exit 2
+fi
+tracer=$(readlink -f "$1") || die "no tracer binary $1"
+e2e=$(readlink -f "$2") || die "no e2e binary $2"
+[ -x "$tracer" ] || die "tracer $1 is not an executable file (make static)"
+[ -x "$e2e" ] || die "e2e driver $2 is not an executable file (make e2e-bin)"
+
+modes=${TCPV4CONNECT_VM_MODES:-fentry kprobe tracepoint auto nobtf}
+jobs=${TCPV4CONNECT_VM_JOBS:-1}
+vm_timeout=${TCPV4CONNECT_VM_TIMEOUT:-900}
+vm_mem=${TCPV4CONNECT_VM_MEM:-1024}
+vm_cpus=${TCPV4CONNECT_VM_CPUS:-2}
+test_timeout=${TCPV4CONNECT_TEST_TIMEOUT:-120s}
+host_run=${TCPV4CONNECT_HOST:-1}
+out=${TCPV4CONNECT_VMTEST_OUT:-$root/build/vmtest}
+busybox=${TCPV4CONNECT_BUSYBOX:-/bin/busybox}
+nobtf_re=TestNoBTF
+expect_auto=fentry
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
+
+# is_static FILE: no ELF interpreter (runs in an initramfs without libc).
+is_static() {
+	if command -v readelf >/dev/null; then
+		! readelf -l "$1" 2>/dev/null | grep -q 'program interpreter'
+	elif command -v file >/dev/null; then
+		file -L "$1" | grep -qE 'statically linked|static-pie'
+	else
+		return 0
+	fi
+}
+
+mkdir -p "$out" || die "cannot create $out"
+rm -f "$out"/*.log "$out"/*.rows "$out/summary.txt"
+t_start=$(now)
+
+# ---------------------------------------------------------------------------
+# Result rows: "KERNEL|RELEASE|MODE|RESULT|PASSED/TOTAL|SKIPPED|SECS|NOTE"
+# RESULT is PASS, FAIL or UNSUP. Rows of one source go to $out/<name>.rows.
+
+# parse_run FILE: counts of one `go test -v` output: "pass fail skip final"
+# (final is PASS, FAIL or -). Top-level tests only; \r from the serial console
+# is dropped.
+parse_run() {
+	tr -d '\r' <"$1" | awk '
+		/^--- PASS: / {p++} /^--- FAIL: / {f++} /^--- SKIP: / {s++}
+		/^(PASS|FAIL)$/ {final = $0}
+		/^ok[ \t]/ {final = "PASS"}
+		END {printf "%d %d %d %s\n", p, f, s, (final == "" ? "-" : final)}'
+}
+
+# verdict RC PASS FAIL FINAL: PASS or FAIL, and a note on stdout.
+verdict() {
+	local rc=$1 p=$2 f=$3 final=$4
+	if [ "$rc" = 0 ] && [ "$f" = 0 ] && [ "$p" -gt 0 ] && [ "$final" != FAIL ]; then
+		echo "PASS|"
+	elif [ "$rc" = 0 ] && [ "$f" = 0 ] && [ "$p" = 0 ]; then
+		echo "FAIL|no test passed (all skipped or none matched)"
+	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "FAIL|killed after the timeout"
+	else
+		echo "FAIL|exit status $rc"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Host rows.
+
+# host_check: "MODE|ok" or "MODE|unsupported: why" for fentry, kprobe and
+# tracepoint, from `TRACER --check`, or probed here when the tracer has none.
+host_check() {
+	local chk=
+	if [ "${TCPV4CONNECT_HOST_CHECK:-}" != builtin ]; then
+		chk=$(timeout 60 "$tracer" --check 2>&1 | tr -d '\r' |
+			sed -nE 's/^[[:space:]]*(fentry|kprobe|tracepoint):[[:space:]]*(.*)$/\1|\2/p')
+	fi
+	if [ "$(printf '%s\n' "$chk" | grep -cE '^(fentry|kprobe|tracepoint)\|')" -ge 3 ]; then
+		printf '%s\n' "$chk"
+		return
+	fi
+	[ -z "${TCPV4CONNECT_HOST_CHECK:-}" ] && log "host: '$tracer --check' gave no per-mode lines; probing the host here"
+	# fentry: can the kernel load a BPF_PROG_TYPE_TRACING program at all?
+	if command -v bpftool >/dev/null; then
+		if bpftool feature probe kernel 2>/dev/null | grep -q 'program_type tracing is NOT available'; then
+			echo "fentry|unsupported: kernel refuses BPF_PROG_TYPE_TRACING programs (bpftool feature probe)"
+		else
+			echo "fentry|ok"
+		fi
+	else
+		echo "fentry|ok"
+	fi
+	local kcfg=
+	[ -r /proc/config.gz ] && kcfg=$(zcat /proc/config.gz 2>/dev/null)
+	[ -z "$kcfg" ] && [ -r "/boot/config-$(uname -r)" ] && kcfg=$(cat "/boot/config-$(uname -r)")
+	if printf '%s\n' "$kcfg" | grep -q '^# CONFIG_KPROBES is not set'; then
+		echo "kprobe|unsupported: kernel has no kprobes (CONFIG_KPROBES not set)"
+	elif printf '%s\n' "$kcfg" | grep -q '^# CONFIG_KPROBE_EVENTS is not set'; then
+		echo "kprobe|unsupported: kernel has no kprobe events (CONFIG_KPROBE_EVENTS not set)"
+	elif [ -d /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/tracing/kprobe_events ]; then
+		echo "kprobe|unsupported: no kprobe_events in tracefs"
+	else
+		echo "kprobe|ok"
+	fi
+	echo "tracepoint|ok"
+}
+
+run_host() {
+	local rel rows="$out/host.rows" mode status lf t0 t1 rc p f s final v
+	rel=$(uname -r)
+	: >"$rows"
+	# The driver needs tracefs at /sys/kernel/tracing.
+	if [ ! -d /sys/kernel/tracing/events ]; then
+		if mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null; then
+			log "host: mounted tracefs at /sys/kernel/tracing"
+		else
+			log "host: tracefs is not mounted at /sys/kernel/tracing and mounting it failed"
+		fi
+	fi
+	while IFS='|' read -r mode status; do
+		if [ "$status" != ok ]; then
+			if [ "$mode" = tracepoint ]; then
+				echo "host|$rel|$mode|FAIL|-|-|-|tracepoint must work on the host: $status" >>"$rows"
+			else
+				echo "host|$rel|$mode|UNSUP|-|-|-|$status" >>"$rows"
+			fi
+			continue
+		fi
+		lf="$out/host-$mode.log"
+		log "host: e2e, attach $mode"
+		t0=$(now)
+		(cd "$out" && CI=true TCPV4CONNECT_BIN="$tracer" TCPV4CONNECT_ATTACH="$mode" \
+			timeout -k 10 600 "$e2e" -test.v -test.timeout "$test_timeout" -test.skip "$nobtf_re") \
+			</dev/null >"$lf" 2>&1
+		rc=$?
+		t1=$(now)
+		read -r p f s final < <(parse_run "$lf")
+		v=$(verdict "$rc" "$p" "$f" "$final")
+		echo "host|$rel|$mode|${v%%|*}|$p/$((p + f))|$s|$(elapsed "$t0" "$t1")|${v#*|}" >>"$rows"
+	done < <(host_check)
+}
+
+# ---------------------------------------------------------------------------
+# Guests.
+
+build_initramfs() {
+	local stage="$out/initramfs.d" img="$out/initramfs.cpio" a
+	[ -x "$busybox" ] || die "no busybox at $busybox (apt-get install busybox-static, or set TCPV4CONNECT_BUSYBOX)"
+	is_static "$busybox" || die "$busybox is not static (apt-get install busybox-static)"
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc,root}
+	cp "$busybox" "$stage/bin/busybox"
+	for a in $("$busybox" --list-full); do
+		[ -e "$stage/$a" ] || ln -s /bin/busybox "$stage/$a"
+	done
+	cp "$here/vm/init" "$stage/init"
+	cp "$tracer" "$stage/tcpv4connect"
+	cp "$e2e" "$stage/e2e.test"
+	chmod 755 "$stage/init" "$stage/tcpv4connect" "$stage/e2e.test"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$stage/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
+	printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$stage/etc/hosts"
+	cat >"$stage/vmtest.conf" <<-EOF
+		MODES='$modes'
+		TEST_TIMEOUT='$test_timeout'
+		EXPECT_AUTO='$expect_auto'
+		NOBTF_RUN='$nobtf_re'
+		EXTRA_ENV=''
+	EOF
+	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc -R 0:0 --quiet) >"$img" || die "cpio of $stage failed"
+	echo "$img"
+}
+
+# boot_kernel LABEL VMLINUZ INITRD: boots one guest; its console goes to
+# $out/LABEL.log; writes "LABEL rc wall" to $out/LABEL.vm.
+boot_kernel() {
+	local label=$1 vmlinuz=$2 initrd=$3 t0 t1 rc
+	t0=$(now)
+	timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
+		-accel tcg,thread=multi -cpu max -m "$vm_mem" -smp "$vm_cpus" \
+		-nographic -no-reboot -nic none \
+		-kernel "$vmlinuz" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1" \
+		</dev/null >"$out/$label.log" 2>&1
+	rc=$?
+	t1=$(now)
+	echo "$rc $(elapsed "$t0" "$t1")" >"$out/$label.vm"
+}
+
+# guest_rows LABEL: the rows of one guest from its console log.
+guest_rows() {
+	local label=$1 lf="$out/$1.log" clean="$out/$1.clean" rel boot done_up qrc wall mode sec rc secs p f s final v
+	tr -d '\r' <"$lf" >"$clean"
+	read -r qrc wall <"$out/$label.vm"
+	rel=$(sed -nE 's/^@@VMTEST BOOT uptime=[0-9.]+ release=(.*)$/\1/p' "$clean" | head -n1)
+	boot=$(sed -nE 's/^@@VMTEST BOOT uptime=([0-9.]+).*/\1/p' "$clean" | head -n1)
+	done_up=$(sed -nE 's/^@@VMTEST DONE uptime=([0-9.]+).*/\1/p' "$clean" | head -n1)
+	rel=${rel:-?}
+	if [ -z "$boot" ]; then
+		echo "$label|$rel|boot|FAIL|-|-|$wall|the guest never reached /init (qemu exit $qrc); see $lf"
+	elif [ -z "$done_up" ]; then
+		echo "$label|$rel|boot|FAIL|-|-|$boot|guest did not finish (qemu exit $qrc, killed after ${vm_timeout}s?); vm wall ${wall}s"
+	else
+		echo "$label|$rel|boot|PASS|-|-|$boot|kernel boot to /init; vm wall ${wall}s"
+	fi
+	for mode in $modes; do
+		sec="$out/$label-$mode.out"
+		awk -v m="$mode" '
+			$0 == "@@VMTEST BEGIN mode=" m {on = 1; next}
+			on && index($0, "@@VMTEST END mode=" m " ") == 1 {print; exit}
+			on {print}' "$clean" >"$sec"
+		if ! grep -q "^@@VMTEST BEGIN mode=$mode\$" "$clean"; then
+			echo "$label|$rel|$mode|FAIL|-|-|-|never started (guest died or timed out before it)"
+			continue
+		fi
+		if ! grep -q "^@@VMTEST END mode=$mode " "$sec"; then
+			read -r p f s final < <(parse_run "$sec")
+			echo "$label|$rel|$mode|FAIL|$p/$((p + f))|$s|-|did not finish (guest hung, crashed or was killed)"
+			continue
+		fi
+		rc=$(sed -nE "s/^@@VMTEST END mode=$mode rc=([0-9]+).*/\\1/p" "$sec")
+		secs=$(sed -nE "s/^@@VMTEST END mode=$mode .*secs=([0-9.]+).*/\\1/p" "$sec")
+		read -r p f s final < <(parse_run "$sec")
+		v=$(verdict "$rc" "$p" "$f" "$final")
+		echo "$label|$rel|$mode|${v%%|*}|$p/$((p + f))|$s|$secs|${v#*|}"
+	done
+}
+
+run_guests() {
+	local kernels initrd label vmlinuz n=0 running=0 pids=() t0
+	command -v qemu-system-x86_64 >/dev/null || die "needs qemu-system-x86_64 (scripts/setup.sh --vm)"
+	command -v cpio >/dev/null || die "needs cpio (scripts/setup.sh --vm)"
+	is_static "$tracer" || die "$tracer is not statically linked: it cannot run in the initramfs (make static)"
+	is_static "$e2e" || die "$e2e is not statically linked: it cannot run in the initramfs (make e2e-bin)"
+	# shellcheck disable=SC2086
+	kernels=$("$root/scripts/fetch-kernels.sh" ${TCPV4CONNECT_KERNELS:-}) || die "fetching the kernels failed"
+	initrd=$(build_initramfs) || exit 2
+	log "initramfs $initrd ($(du -h "$initrd" | cut -f1)), $jobs guest(s) at a time"
+	while read -r label vmlinuz; do
+		if [ "$running" -ge "$jobs" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		log "booting $label ($vmlinuz)"
+		boot_kernel "$label" "$vmlinuz" "$initrd" &
+		pids+=($!)
+		running=$((running + 1))
+		n=$((n + 1))
+	done <<<"$kernels"
+	wait "${pids[@]}"
+	while read -r label vmlinuz; do
+		guest_rows "$label" >"$out/$label.rows"
+		log "$label done: vm wall $(cut -d' ' -f2 "$out/$label.vm")s, qemu exit $(cut -d' ' -f1 "$out/$label.vm")"
+	done <<<"$kernels"
+	: "$n"
+}
+
+if [ "$host_run" != 0 ]; then
+	run_host
+fi
+if [ "$host_run" != only ]; then
+	run_guests
+fi
+t_end=$(now)
+
+# ---------------------------------------------------------------------------
+# Report.
+
+rowfiles=()
+[ -f "$out/host.rows" ] && rowfiles+=("$out/host.rows")
+if [ "$host_run" != only ]; then
+	# shellcheck disable=SC2086
+	while read -r label _; do
+		rowfiles+=("$out/$label.rows")
+	done < <(read_kernels ${TCPV4CONNECT_KERNELS:-})
+fi
+[ ${#rowfiles[@]} -gt 0 ] || die "nothing ran"
+
+# Failed scenario runs: show their output.
+while IFS='|' read -r k rel mode res tests skip secs note; do
+	[ "$res" = FAIL ] || continue
+	echo
+	echo "=== FAILED: $k ($rel) $mode: $note"
+	if [ "$k" = host ]; then
+		f="$out/host-$mode.log"
+	elif [ "$mode" = boot ]; then
+		f="$out/$k.clean"
+	else
+		f="$out/$k-$mode.out"
+	fi
+	if [ -s "$f" ]; then
+		echo "--- last 60 lines of $f:"
+		tail -n 60 "$f"
+	fi
+done < <(cat "${rowfiles[@]}")
+
+{
+	printf '%-8s %-24s %-11s %-6s %-7s %-5s %7s  %s\n' KERNEL RELEASE MODE RESULT PASSED SKIP SECS NOTE
+	cat "${rowfiles[@]}" | while IFS='|' read -r k rel mode res tests skip secs note; do
+		printf '%-8s %-24s %-11s %-6s %-7s %-5s %7s  %s\n' "$k" "$rel" "$mode" "$res" "$tests" "$skip" "$secs" "$note"
+	done
+	nfail=$(cat "${rowfiles[@]}" | awk -F'|' '$4 == "FAIL"' | wc -l)
+	npass=$(cat "${rowfiles[@]}" | awk -F'|' '$4 == "PASS" && $3 != "boot"' | wc -l)
+	nunsup=$(cat "${rowfiles[@]}" | awk -F'|' '$4 == "UNSUP"' | wc -l)
+	echo
+	echo "PASSED counts top-level tests of the e2e driver (passed/passed+failed); SECS: scenario run time, or for 'boot' the guest's uptime at /init."
+	echo "UNSUP cells are attach modes this kernel cannot serve (counted as skipped). Total $(elapsed "$t_start" "$t_end")s."
+	echo "vmtest: $npass passed, $nfail failed, $nunsup skipped"
+} >"$out/summary.txt"
+
+echo
+cat "$out/summary.txt"
+if grep -qE '^vmtest: [0-9]+ passed, 0 failed' "$out/summary.txt"; then
+	exit 0
+fi
+exit 1
