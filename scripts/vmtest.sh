@@ -29,6 +29,8 @@
 #   TCPV4CONNECT_VM_MEM       guest memory in MiB (default 1024)
 #   TCPV4CONNECT_VM_CPUS      guest vCPUs (default 2)
 #   TCPV4CONNECT_TEST_TIMEOUT the driver's -test.timeout (default 120s)
+#   TCPV4CONNECT_VM_ENV       "VAR=value ..." added to the driver's environment
+#                             in the guests
 #   TCPV4CONNECT_HOST         0: skip the host rows; only: run only them (default 1)
 #   TCPV4CONNECT_HOST_CHECK   builtin: probe the host's attach modes here
 #                             instead of asking `TRACER --check`
@@ -102,10 +104,13 @@ parse_run() {
 		END {printf "%d %d %d %s\n", p, f, s, (final == "" ? "-" : final)}'
 }
 
-# verdict RC PASS FAIL FINAL: PASS or FAIL, and a note on stdout.
+# verdict RC PASS FAIL FINAL [OUTPUT]: PASS or FAIL, and a note on stdout.
 verdict() {
-	local rc=$1 p=$2 f=$3 final=$4
-	if [ "$rc" = 0 ] && [ "$f" = 0 ] && [ "$p" -gt 0 ] && [ "$final" != FAIL ]; then
+	local rc=$1 p=$2 f=$3 final=$4 panic=
+	[ -n "${5:-}" ] && panic=$(tr -d '\r' <"$5" | grep -m1 -E '^panic: ' | cut -c1-100)
+	if [ -n "$panic" ] && [ "$rc" != 0 ]; then
+		echo "FAIL|exit status $rc, $panic"
+	elif [ "$rc" = 0 ] && [ "$f" = 0 ] && [ "$p" -gt 0 ] && [ "$final" != FAIL ]; then
 		echo "PASS|"
 	elif [ "$rc" = 0 ] && [ "$f" = 0 ] && [ "$p" = 0 ]; then
 		echo "FAIL|no test passed (all skipped or none matched)"
@@ -133,8 +138,10 @@ host_check() {
 	fi
 	[ -z "${TCPV4CONNECT_HOST_CHECK:-}" ] && log "host: '$tracer --check' gave no per-mode lines; probing the host here"
 	# fentry: can the kernel load a BPF_PROG_TYPE_TRACING program at all?
-	if command -v bpftool >/dev/null; then
-		if bpftool feature probe kernel 2>/dev/null | grep -q 'program_type tracing is NOT available'; then
+	local probe=
+	command -v bpftool >/dev/null && probe=$(bpftool feature probe kernel 2>/dev/null)
+	if [ -n "$probe" ]; then
+		if printf '%s\n' "$probe" | grep -q 'program_type tracing is NOT available'; then
 			echo "fentry|unsupported: kernel refuses BPF_PROG_TYPE_TRACING programs (bpftool feature probe)"
 		else
 			echo "fentry|ok"
@@ -187,7 +194,7 @@ run_host() {
 		rc=$?
 		t1=$(now)
 		read -r p f s final < <(parse_run "$lf")
-		v=$(verdict "$rc" "$p" "$f" "$final")
+		v=$(verdict "$rc" "$p" "$f" "$final" "$lf")
 		echo "host|$rel|$mode|${v%%|*}|$p/$((p + f))|$s|$(elapsed "$t0" "$t1")|${v#*|}" >>"$rows"
 	done < <(host_check)
 }
@@ -217,7 +224,7 @@ build_initramfs() {
 		TEST_TIMEOUT='$test_timeout'
 		EXPECT_AUTO='$expect_auto'
 		NOBTF_RUN='$nobtf_re'
-		EXTRA_ENV=''
+		EXTRA_ENV='${TCPV4CONNECT_VM_ENV:-}'
 	EOF
 	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc -R 0:0 --quiet) >"$img" || die "cpio of $stage failed"
@@ -242,17 +249,24 @@ boot_kernel() {
 
 # guest_rows LABEL: the rows of one guest from its console log.
 guest_rows() {
-	local label=$1 lf="$out/$1.log" clean="$out/$1.clean" rel boot done_up qrc wall mode sec rc secs p f s final v
-	tr -d '\r' <"$lf" >"$clean"
+	local label=$1 lf="$out/$1.log" clean="$out/$1.clean" rel boot done_up qrc wall why mode sec rc secs p f s final v
+	# Drop \r and the terminal escapes that the firmware writes to the console.
+	tr -d '\r' <"$lf" | sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[c78]//g' >"$clean"
 	read -r qrc wall <"$out/$label.vm"
 	rel=$(sed -nE 's/^@@VMTEST BOOT uptime=[0-9.]+ release=(.*)$/\1/p' "$clean" | head -n1)
 	boot=$(sed -nE 's/^@@VMTEST BOOT uptime=([0-9.]+).*/\1/p' "$clean" | head -n1)
 	done_up=$(sed -nE 's/^@@VMTEST DONE uptime=([0-9.]+).*/\1/p' "$clean" | head -n1)
+	wall=${wall:-?}
 	rel=${rel:-?}
+	case "$qrc" in
+	0) why="qemu exit 0" ;;
+	124 | 137) why="guest killed after the ${vm_timeout}s timeout (TCPV4CONNECT_VM_TIMEOUT)" ;;
+	*) why="qemu exit $qrc" ;;
+	esac
 	if [ -z "$boot" ]; then
-		echo "$label|$rel|boot|FAIL|-|-|$wall|the guest never reached /init (qemu exit $qrc); see $lf"
+		echo "$label|$rel|boot|FAIL|-|-|$wall|the guest never reached /init ($why); see $lf"
 	elif [ -z "$done_up" ]; then
-		echo "$label|$rel|boot|FAIL|-|-|$boot|guest did not finish (qemu exit $qrc, killed after ${vm_timeout}s?); vm wall ${wall}s"
+		echo "$label|$rel|boot|FAIL|-|-|$boot|the guest did not finish its runs ($why); vm wall ${wall}s"
 	else
 		echo "$label|$rel|boot|PASS|-|-|$boot|kernel boot to /init; vm wall ${wall}s"
 	fi
@@ -274,7 +288,7 @@ guest_rows() {
 		rc=$(sed -nE "s/^@@VMTEST END mode=$mode rc=([0-9]+).*/\\1/p" "$sec")
 		secs=$(sed -nE "s/^@@VMTEST END mode=$mode .*secs=([0-9.]+).*/\\1/p" "$sec")
 		read -r p f s final < <(parse_run "$sec")
-		v=$(verdict "$rc" "$p" "$f" "$final")
+		v=$(verdict "$rc" "$p" "$f" "$final" "$sec")
 		echo "$label|$rel|$mode|${v%%|*}|$p/$((p + f))|$s|$secs|${v#*|}"
 	done
 }
