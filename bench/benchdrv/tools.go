@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// tool is one tracer the benchmark runs: ours in one attach mode, or a peer.
+type tool struct {
+	ID   string // ours-tracepoint, libbpf-tools, bcc, bpftrace, ...
+	Name string // program, for the table
+	Mode string // attach mode (kprobe, fentry, tracepoint)
+	Argv []string
+	// Ready matches the line (stdout or stderr) printed once the probes
+	// are attached: our header, libbpf-tools' and bcc's header, bpftrace's
+	// "Attaching N probes...".
+	Ready *regexp.Regexp
+	// Lost matches a loss report on stderr; its first group is the count.
+	Lost *regexp.Regexp
+	// LostTotal matches a final total (ours): used only when no
+	// per-occurrence report was seen.
+	LostTotal *regexp.Regexp
+	Env       []string
+}
+
+var headerRE = regexp.MustCompile(`^\s*(TIME\S*\s+)?PID\s+COMM\s`)
+
+// toolByID builds the command line of a tool. paths: ours, bt (the
+// bpftrace script), tcpconnect (our tcpconnect, optional).
+func toolByID(id string, paths map[string]string) (*tool, error) {
+	switch {
+	case strings.HasPrefix(id, "ours-"):
+		mode := strings.TrimPrefix(id, "ours-")
+		return &tool{
+			ID: id, Name: "tcpv4connect", Mode: mode,
+			Argv:      []string{paths["ours"], "--attach", mode},
+			Ready:     headerRE,
+			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
+			LostTotal: regexp.MustCompile(`lost (\d+) events in total`),
+		}, nil
+	case strings.HasPrefix(id, "ourtcpconnect-"):
+		mode := strings.TrimPrefix(id, "ourtcpconnect-")
+		return &tool{
+			ID: id, Name: "tcpconnect (ours)", Mode: mode,
+			Argv:      []string{paths["tcpconnect"], "--attach", mode},
+			Ready:     headerRE,
+			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
+			LostTotal: regexp.MustCompile(`lost (\d+) events in total`),
+		}, nil
+	case id == "libbpf-tools":
+		return &tool{
+			ID: id, Name: "libbpf-tools tcpconnect", Mode: "kprobe",
+			Argv:  []string{paths["libbpf-tools"]},
+			Ready: headerRE,
+			Lost:  regexp.MustCompile(`Lost (\d+) events on CPU`),
+		}, nil
+	case id == "bcc":
+		return &tool{
+			ID: id, Name: "bcc tcpconnect", Mode: "kprobe",
+			Argv:  []string{paths["bcc"]},
+			Ready: headerRE,
+			Lost:  regexp.MustCompile(`[Pp]ossibly lost (\d+) samples`),
+			Env:   []string{"PYTHONUNBUFFERED=1"},
+		}, nil
+	case id == "bpftrace":
+		return &tool{
+			ID: id, Name: "bpftrace (tcpconnect-tp.bt)", Mode: "tracepoint",
+			Argv:  []string{paths["bpftrace"], paths["bt"]},
+			Ready: regexp.MustCompile(`^Attaching \d+ probe`),
+			Lost:  regexp.MustCompile(`Lost (\d+) events`),
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown tool %q (ours-MODE, ourtcpconnect-MODE, libbpf-tools, bcc, bpftrace)", id)
+}
+
+func atoiU(s string) uint64 {
+	v, _ := strconv.ParseUint(s, 10, 64)
+	return v
+}
