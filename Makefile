@@ -1,6 +1,8 @@
 # tcpv4connect build. `make` builds ./tcpv4connect, one static binary.
 SHELL      := /bin/bash
-GO         ?= go
+# Go from the PATH, else where scripts/setup.sh puts it (evaluated lazily,
+# after the setup prerequisite has run).
+GO         ?= $(firstword $(shell command -v go) $(wildcard /usr/local/go/bin/go /usr/lib/go-1.23/bin/go))
 CLANG      ?= clang
 LIBBPF_A   ?= /usr/lib/x86_64-linux-gnu/libbpf.a
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -26,7 +28,7 @@ setup:
 	@scripts/setup.sh
 
 bpf: $(BPF_OBJ)
-$(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS)
+$(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
 	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ic -c $(BPF_SRC) -o $@
 
 build: setup $(BPF_OBJ)

@@ -44,12 +44,21 @@ if have_pkg libbpf-dev; then
 	dpkg --compare-versions "$v" ge 1:1.4 && libbpf_ok=1
 fi
 
-if [ ${#need[@]} -eq 0 ] && [ "$libbpf_ok" = 1 ]; then
+# Go >= 1.23 (go.mod); bookworm's own golang is 1.19, backports has 1.23.
+go_ok=0
+for g in go /usr/local/go/bin/go /usr/lib/go-1.23/bin/go; do
+	if v=$("$g" env GOVERSION 2>/dev/null); then
+		v=${v#go}
+		if dpkg --compare-versions "$v" ge 1.23; then go_ok=1; break; fi
+	fi
+done
+
+if [ ${#need[@]} -eq 0 ] && [ "$libbpf_ok" = 1 ] && [ "$go_ok" = 1 ]; then
 	exit 0
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-if [ "$libbpf_ok" = 0 ]; then
+if [ "$libbpf_ok" = 0 ] || [ "$go_ok" = 0 ]; then
 	mirror=$(debian_mirror)
 	list=/etc/apt/sources.list.d/tcpv4connect-bookworm-backports.list
 	if [ ! -f "$list" ]; then
@@ -62,4 +71,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "$libbpf_ok" = 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports libbpf-dev libbpf1
+fi
+if [ "$go_ok" = 0 ]; then
+	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go
 fi
