@@ -19,13 +19,16 @@ export CGO_LDFLAGS := $(LIBBPF_A) -lelf -lz
 GOFLAGS_STATIC := -tags netgo,osusergo -ldflags '-s -w -X main.version=$(VERSION) -extldflags "-static"'
 GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
-CMDS := tcpv4connect
+STATICCHECK ?= v0.8.2
 
-.PHONY: all setup bpf build test unit e2e lint vmtest e2e-bin bench clean
+.PHONY: all setup setup-vm bpf build run test lint vmtest e2e-bin check bench clean
 all: build
 
 setup:
 	@scripts/setup.sh
+
+setup-vm:
+	@scripts/setup.sh --vm
 
 bpf: $(BPF_OBJ)
 $(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
@@ -33,6 +36,9 @@ $(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
 
 build: setup $(BPF_OBJ)
 	$(GO) build $(GOFLAGS_STATIC) -o tcpv4connect ./cmd/tcpv4connect
+
+run: build
+	./tcpv4connect $(ARGS)
 
 # The end-to-end driver, static so that it also runs inside the VMs.
 e2e-bin: setup $(BPF_OBJ)
@@ -42,12 +48,15 @@ e2e-bin: setup $(BPF_OBJ)
 lint: $(BPF_OBJ)
 	@test -z "$$(gofmt -l cmd pkg)" || { gofmt -l cmd pkg; exit 1; }
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
 # Unit tests, then the end-to-end tests against the built binary on the
 # host kernel (as root; they fail rather than skip when CI=true).
 test: build
 	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect $(GO) test $(GOTEST_STATIC) -count=1 ./...
+
+# Everything CI runs (.ci/run): the README's test command.
+check: setup-vm lint test vmtest
 
 clean:
 	rm -rf build tcpv4connect $(BPF_OBJ)
