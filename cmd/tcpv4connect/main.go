@@ -33,7 +33,7 @@ type options struct {
 	Timestamp bool             `short:"t" help:"Include timestamp on output."`
 	PID       int64            `short:"p" name:"pid" placeholder:"PID" help:"Trace this PID only."`
 	Attach    string           `enum:"auto,fentry,kprobe,tracepoint" default:"auto" placeholder:"MODE" help:"Attach mode: auto, fentry, kprobe or tracepoint. Auto tries them in that order (default: ${default})."`
-	BTF       string           `name:"btf" placeholder:"FILE" help:"Kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux (e.g. a BTFHub file)."`
+	BTF       string           `name:"btf" type:"existingfile" placeholder:"FILE" help:"Kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux (e.g. a BTFHub file)."`
 	Check     bool             `help:"Report which attach modes work on this kernel, then exit."`
 	Verbose   bool             `short:"v" help:"Say which attach mode was chosen and why others failed; show libbpf's log."`
 	Version   kong.VersionFlag `help:"Print the version and exit."`
