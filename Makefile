@@ -36,6 +36,7 @@ $(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
 
 build: setup $(BPF_OBJ)
 	$(GO) build $(GOFLAGS_STATIC) -o tcpv4connect ./cmd/tcpv4connect
+	$(GO) build $(GOFLAGS_STATIC) -o tcpconnect ./cmd/tcpconnect
 
 run: build
 	./tcpv4connect $(ARGS)
@@ -44,6 +45,7 @@ run: build
 e2e-bin: setup $(BPF_OBJ)
 	@mkdir -p build
 	$(GO) test -c $(GOTEST_STATIC) -o build/e2e.test ./cmd/tcpv4connect
+	$(GO) test -c $(GOTEST_STATIC) -o build/e2e-tcpconnect.test ./cmd/tcpconnect
 
 lint: $(BPF_OBJ)
 	@test -z "$$(gofmt -l cmd pkg)" || { gofmt -l cmd pkg; exit 1; }
@@ -53,10 +55,10 @@ lint: $(BPF_OBJ)
 # Unit tests, then the end-to-end tests against the built binary on the
 # host kernel (as root; they fail rather than skip when CI=true).
 test: build
-	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect $(GO) test $(GOTEST_STATIC) -count=1 ./...
+	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 ./...
 
 # Everything CI runs (.ci/run): the README's test command.
 check: setup-vm lint test vmtest
 
 clean:
-	rm -rf build tcpv4connect $(BPF_OBJ)
+	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)

@@ -175,7 +175,9 @@ static __always_inline void submit_connect(void *ctx, struct event *e, __u64 sk)
 }
 
 /* Shared by the kprobe and fexit flavours: sk is the connecting socket, ret
- * the return value of tcp_v{4,6}_connect, p what the entry saw. */
+ * the return value of tcp_v{4,6}_connect, p what the entry saw. Addresses
+ * are copied with an explicit size: BPF_CORE_READ_INTO(arr, ...) on a __u8
+ * array would copy sizeof(*arr), one byte. */
 static __always_inline int handle_return(void *ctx, struct pending *p, int ret, int ipver)
 {
 	struct sock *sk = p->sk;
@@ -196,18 +198,18 @@ static __always_inline int handle_return(void *ctx, struct pending *p, int ret, 
 	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (ipver == 4) {
 		e->family = AF_INET;
-		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_rcv_saddr);
+		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
 		if (ret)
 			__builtin_memcpy(e->daddr, p->daddr, 4);
 		else
-			BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_daddr);
+			bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
 	} else {
 		e->family = AF_INET6;
-		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		if (ret)
 			__builtin_memcpy(e->daddr, p->daddr, 16);
 		else
-			BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+			bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 	if (!ret)
 		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -226,13 +228,13 @@ static __always_inline bool read_entry(struct pending *p, struct sock *sk,
 	if (ipver == 4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
 
-		BPF_CORE_READ_INTO(p->daddr, sin, sin_addr.s_addr);
+		bpf_core_read(p->daddr, 4, &sin->sin_addr.s_addr);
 		p->dport = bpf_ntohs(BPF_CORE_READ(sin, sin_port));
 		return true;
 	}
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)uaddr;
 
-	BPF_CORE_READ_INTO(p->daddr, sin6, sin6_addr.in6_u.u6_addr8);
+	bpf_core_read(p->daddr, 16, &sin6->sin6_addr);
 	p->dport = bpf_ntohs(BPF_CORE_READ(sin6, sin6_port));
 	return !is_v4_mapped(p->daddr);
 }
@@ -313,7 +315,12 @@ static __always_inline int tp_connect(struct trace_event_raw_inet_sock_set_state
 	__u8 daddr6[16];
 	bool v4;
 
-	if (!tp_emits_connect && !track_outcome)
+	/* In the fentry and kprobe modes submit_connect stores the connect
+	 * once tcp_v{4,6}_connect has returned 0: a connect that fails inside
+	 * the function (SYN_SENT then CLOSE) is reported once, by -x. The
+	 * caller holds the socket lock, so no handshake result can come
+	 * before the return. */
+	if (!tp_emits_connect)
 		return 0;
 	if (caller_filtered() || port_filtered(ctx->dport))
 		return 0;
@@ -362,10 +369,12 @@ static __always_inline int tp_result(struct trace_event_raw_inet_sock_set_state 
 	e->sport = ctx->sport;
 	if (e->family == AF_INET)
 		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-	if (ctx->newstate == TCP_ESTABLISHED)
+	if (ctx->newstate == TCP_ESTABLISHED) {
 		e->ret = 0;
-	else
+		e->flags |= EVF_ESTABLISHED;
+	} else {
 		e->ret = -BPF_CORE_READ((struct sock *)ctx->skaddr, sk_err);
+	}
 	if (do_count) {
 		if (ctx->newstate == TCP_ESTABLISHED)
 			count_event(e);

@@ -14,6 +14,7 @@
 
 /* Flags. */
 #define EVF_RET_KNOWN 1 /* ret holds tcp_v{4,6}_connect's return value */
+#define EVF_ESTABLISHED 2 /* EV_OUTCOME: the handshake completed */
 
 struct event {
 	__u64 ts_ns;     /* bpf_ktime_get_ns() at the connect */

@@ -20,7 +20,12 @@ func TestBadInput(t *testing.T) {
 		{"-p", "-5"},
 		{"--pid=99999999999"},
 		{"--bogus"},
-		{"-x"},
+		{"-z"}, // unknown short flag (-x is --failed now)
+		{"-x", "--attach", "tracepoint"},
+		{"-P", "65536"},
+		{"-u", "nobody"},
+		{"-c", "-j"},
+		{"--cgroup", "/nonexistent"},
 		{"--attach", "uprobe"},
 		{"extra-arg"},
 	} {

@@ -21,7 +21,7 @@ import (
 
 // Connect describes one connect a helper makes.
 type Connect struct {
-	Kind string // "block", "nonblock", "thread", "mapped" (AF_INET6 socket to ::ffff:a.b.c.d), "v6"
+	Kind string // "block", "nonblock", "thread", "mapped" (AF_INET6 socket to ::ffff:a.b.c.d), "v6", "addrinuse", "blackhole" (see failing.go)
 	Addr string // destination IP
 	Port int
 	Comm string // process name to set on the connecting thread
@@ -115,6 +115,9 @@ func connectOn(c Connect) (int, error) {
 	runtime.KeepAlive(name)
 	if err != nil {
 		return 0, fmt.Errorf("set comm: %w", err)
+	}
+	if handled, err := connectSpecial(c); handled {
+		return unix.Gettid(), err
 	}
 	ip := net.ParseIP(c.Addr)
 	if ip == nil {

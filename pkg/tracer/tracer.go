@@ -89,7 +89,7 @@ func Open(cfg Config) (*Tracer, error) {
 	}})
 	modes := []Mode{cfg.Mode}
 	if cfg.Mode == ModeAuto {
-		modes = Modes
+		modes = autoModes(&cfg)
 	}
 	var tried []Attempt
 	for _, m := range modes {
@@ -103,12 +103,34 @@ func Open(cfg Config) (*Tracer, error) {
 	return nil, &NoModeError{Attempts: tried}
 }
 
+// autoModes lists the modes auto tries: with Failed only those that see
+// tcp_v{4,6}_connect's return value.
+func autoModes(cfg *Config) []Mode {
+	if !cfg.Failed {
+		return Modes
+	}
+	var m []Mode
+	for _, x := range Modes {
+		if x.KnowsReturn() {
+			m = append(m, x)
+		}
+	}
+	return m
+}
+
+// ErrFailedNeedsReturn means failed connects were asked for in a mode that
+// cannot see tcp_v{4,6}_connect's return value.
+var ErrFailedNeedsReturn = errors.New("reporting failed connects needs the return value of tcp_v4_connect/tcp_v6_connect, which only the fentry and kprobe attach modes see (tracepoint fires inside the function)")
+
 func validate(cfg *Config) error {
 	if cfg.Mode == "" {
 		cfg.Mode = ModeAuto
 	}
 	if _, err := ParseMode(string(cfg.Mode)); err != nil {
 		return err
+	}
+	if cfg.Failed && cfg.Mode != ModeAuto && !cfg.Mode.KnowsReturn() {
+		return ErrFailedNeedsReturn
 	}
 	if !cfg.IPv4 && !cfg.IPv6 {
 		return errors.New("nothing to trace: enable IPv4, IPv6 or both")
@@ -219,7 +241,7 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 	t.lost = make(chan uint64, 64)
 	t.pb, err = t.mod.InitPerfBuf("events", t.events, t.lost, cfg.PerfPages)
 	if err != nil {
-		return t, fmt.Errorf("perf buffer: %w", err)
+		return t, fmt.Errorf("perf buffer: %w", explain(m, err))
 	}
 	return t, nil
 }
@@ -307,6 +329,8 @@ func explain(m Mode, err error) error {
 	switch {
 	case m == ModeKprobe && !kprobesAvailable():
 		return fmt.Errorf("%w (kernel has no kprobes: CONFIG_KPROBES not set)", err)
+	case privilegeHint(m, err) != "":
+		return fmt.Errorf("%w (%s)", err, privilegeHint(m, err))
 	case m == ModeFentry && errors.Is(err, syscall.EPERM):
 		return fmt.Errorf("%w (kernel refused fentry/fexit programs)", err)
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH):

@@ -1,0 +1,133 @@
+// Package cli holds what the tcpv4connect and tcpconnect commands share:
+// the flags both take, their checks, and the run loop that opens the
+// tracer and prints events, counts or JSON.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
+)
+
+// Options are the flags both commands take. A command embeds it (with the
+// kong tag `embed:""`) and calls its Validate from its own.
+type Options struct {
+	Timestamp bool             `short:"t" help:"Include timestamp on output."`
+	PID       string           `short:"p" name:"pid" placeholder:"PID" help:"Trace this PID only."`
+	Port      string           `short:"P" name:"port" placeholder:"PORTS" help:"Comma-separated list of destination ports to trace (at most 64)."`
+	LPort     bool             `short:"L" name:"lport" help:"Include LPORT on output (in tracepoint mode the row waits for the handshake's end, when the port is known)."`
+	PrintUID  bool             `short:"U" name:"print-uid" help:"Include UID on output."`
+	UID       string           `short:"u" name:"uid" placeholder:"UID" help:"Trace this UID only."`
+	Count     bool             `short:"c" name:"count" help:"Count connects per src ip and dest ip/port, in the kernel; print the table at exit."`
+	JSON      bool             `short:"j" name:"json" help:"Print one JSON object per line (schema: docs/tcpconnect.md)."`
+	Failed    bool             `short:"x" name:"failed" help:"Also report connects that tcp_v4_connect/tcp_v6_connect rejected, with an ERR column. Needs the fentry or kprobe attach mode: tracepoint cannot see the return value."`
+	Outcome   bool             `short:"O" name:"outcome" help:"Report each connect when its handshake ends, with OUTCOME (ESTABLISHED, ECONNREFUSED, ETIMEDOUT, ...) and LAT(ms) from SYN to result."`
+	Cgroup    string           `name:"cgroup" placeholder:"PATH" help:"Trace only processes in this cgroup v2 directory or below it."`
+	Duration  time.Duration    `name:"duration" placeholder:"D" help:"Stop after this long (e.g. 10s, 5m); count mode prints its table then."`
+	Attach    string           `enum:"auto,fentry,kprobe,tracepoint" default:"auto" placeholder:"MODE" help:"Attach mode: auto, fentry, kprobe or tracepoint. Auto tries them in that order (default: ${default})."`
+	BTF       string           `name:"btf" type:"existingfile" placeholder:"FILE" help:"Kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux (e.g. a BTFHub file)."`
+	Check     bool             `help:"Report which attach modes work on this kernel, then exit."`
+	Verbose   bool             `short:"v" help:"Say which attach mode was chosen and why others failed; show libbpf's log."`
+	Version   kong.VersionFlag `help:"Print the version and exit."`
+
+	pid   uint32
+	ports []uint16
+	uid   *uint32
+}
+
+// cgroup2Magic is CGROUP2_SUPER_MAGIC, the f_type of a cgroup v2 mount.
+const cgroup2Magic = 0x63677270
+
+// Validate checks and converts the values that kong's types cannot.
+func (o *Options) Validate() error {
+	o.pid, o.ports, o.uid = 0, nil, nil
+	if o.PID != "" {
+		n, err := strconv.ParseUint(o.PID, 10, 32)
+		if err != nil || n == 0 || n > 1<<22 {
+			return fmt.Errorf("invalid PID %q: give the positive process ID to trace", o.PID)
+		}
+		o.pid = uint32(n)
+	}
+	if o.Port != "" {
+		ports, err := ParsePorts(o.Port)
+		if err != nil {
+			return err
+		}
+		o.ports = ports
+	}
+	if o.UID != "" {
+		n, err := strconv.ParseUint(o.UID, 10, 32)
+		if err != nil || n == 1<<32-1 {
+			return fmt.Errorf("invalid UID %q: give a numeric user ID", o.UID)
+		}
+		u := uint32(n)
+		o.uid = &u
+	}
+	if o.Count {
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{{o.JSON, "-j/--json"}, {o.Failed, "-x/--failed"}, {o.Outcome, "-O/--outcome"}} {
+			if f.set {
+				return fmt.Errorf("-c/--count cannot be used with %s: count mode prints one table at exit, not per-connect records", f.name)
+			}
+		}
+	}
+	if o.Failed && o.Attach == string(tracer.ModeTracepoint) {
+		return errors.New("-x/--failed needs the return value of tcp_v4_connect/tcp_v6_connect, which attach mode tracepoint cannot see: use --attach fentry, kprobe or auto")
+	}
+	if o.Cgroup != "" {
+		if err := checkCgroup(o.Cgroup); err != nil {
+			return err
+		}
+	}
+	if o.Duration < 0 {
+		return fmt.Errorf("invalid duration %s: give a positive duration such as 10s", o.Duration)
+	}
+	return nil
+}
+
+// ParsePorts parses -P's comma-separated list of destination ports.
+func ParsePorts(s string) ([]uint16, error) {
+	var ports []uint16
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("invalid port %q in -P %s: ports are numbers from 1 to 65535", p, s)
+		}
+		ports = append(ports, uint16(n))
+	}
+	if len(ports) > tracer.MaxPorts {
+		return nil, fmt.Errorf("too many ports in -P: %d, at most %d", len(ports), tracer.MaxPorts)
+	}
+	return ports, nil
+}
+
+func checkCgroup(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if u := errors.Unwrap(err); u != nil {
+			err = u // the path is in the message already
+		}
+		return fmt.Errorf("--cgroup %s: %w", path, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("--cgroup %s: not a directory", path)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fmt.Errorf("--cgroup %s: %w", path, err)
+	}
+	if st.Type != cgroup2Magic {
+		return fmt.Errorf("--cgroup %s: not a cgroup v2 directory (cgroup2 is often mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified)", path)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package format
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tcpv4connect/tcpv4connect/pkg/event"
+)
+
+// Layout selects whose columns a Text formatter prints.
+type Layout int
+
+// Layouts.
+const (
+	// LayoutTCPV4Connect is bcc's tools/tcpv4connect.py: PID COMM SADDR
+	// DADDR DPORT.
+	LayoutTCPV4Connect Layout = iota
+	// LayoutTCPConnect is bcc's tools/tcpconnect.py: PID COMM IP SADDR
+	// DADDR DPORT, and a trailing column that is empty unless -x or -O
+	// fill it (bcc puts -d's QUERY there).
+	LayoutTCPConnect
+)
+
+// Banner is the first line tcpconnect prints, before the header.
+const Banner = "Tracing connect ... Hit Ctrl-C to end\n"
+
+// TextOptions chooses the optional columns.
+type TextOptions struct {
+	Layout     Layout
+	Timestamps bool // -t: TIME(s), seconds since the first event
+	UID        bool // -U: UID before PID
+	LPort      bool // -L: LPORT after SADDR
+	Failed     bool // -x: ERR, the errno name of a rejected connect ("-" if none)
+	Outcome    bool // -O: OUTCOME and LAT(ms), the handshake's result
+}
+
+// Text renders events as bcc's tools print them, plus the columns of -x
+// and -O at the end of the line. It is stateful: with timestamps, the
+// first row printed is time zero.
+type Text struct {
+	opt TextOptions
+	clk elapsedClock
+}
+
+// NewText returns a formatter for the given columns.
+func NewText(opt TextOptions) *Text { return &Text{opt: opt} }
+
+// Header returns the header line, with its newline.
+func (f *Text) Header() string {
+	var b strings.Builder
+	if f.opt.Timestamps {
+		fmt.Fprintf(&b, "%-9s", "TIME(s)")
+	}
+	if f.opt.UID {
+		fmt.Fprintf(&b, "%-6s", "UID")
+	}
+	switch {
+	case f.opt.Layout == LayoutTCPConnect && f.opt.LPort:
+		fmt.Fprintf(&b, "%-7s %-12s %-2s %-16s %-6s %-16s %-6s", "PID", "COMM", "IP", "SADDR", "LPORT", "DADDR", "DPORT")
+	case f.opt.Layout == LayoutTCPConnect:
+		fmt.Fprintf(&b, "%-7s %-12s %-2s %-16s %-16s %-6s", "PID", "COMM", "IP", "SADDR", "DADDR", "DPORT")
+	case f.opt.LPort:
+		fmt.Fprintf(&b, "%-6s %-12s %-16s %-6s %-16s %-4s", "PID", "COMM", "SADDR", "LPORT", "DADDR", "DPORT")
+	default:
+		fmt.Fprintf(&b, "%-6s %-12s %-16s %-16s %-4s", "PID", "COMM", "SADDR", "DADDR", "DPORT")
+	}
+	switch {
+	case f.opt.Outcome:
+		fmt.Fprintf(&b, " %-12s %s", "OUTCOME", "LAT(ms)")
+	case f.opt.Failed:
+		b.WriteString(" ERR")
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// Row returns one line for an event, with its newline.
+func (f *Text) Row(e *event.Event) string {
+	var b strings.Builder
+	if f.opt.Timestamps {
+		b.WriteString(f.clk.elapsed(e.TsNs))
+	}
+	if f.opt.UID {
+		fmt.Fprintf(&b, "%-6d", e.UID)
+	}
+	comm := Sanitize(e.CommBytes())
+	extra := f.extra(e)
+	if f.opt.Layout == LayoutTCPConnect {
+		ip := 4
+		if e.Family == event.AFInet6 {
+			ip = 6
+		}
+		if f.opt.LPort {
+			fmt.Fprintf(&b, "%-7d %-12.12s %-2d %-16s %-6d %-16s %-6d %s\n",
+				e.PID, comm, ip, e.SrcAddr(), e.Sport, e.DstAddr(), e.Dport, extra)
+		} else {
+			fmt.Fprintf(&b, "%-7d %-12.12s %-2d %-16s %-16s %-6d %s\n",
+				e.PID, comm, ip, e.SrcAddr(), e.DstAddr(), e.Dport, extra)
+		}
+		return b.String()
+	}
+	if f.opt.LPort {
+		fmt.Fprintf(&b, "%-6d %-12.12s %-16s %-6d %-16s %-4s", e.PID, comm, e.SrcAddr(), e.Sport, e.DstAddr(), strconv.Itoa(int(e.Dport)))
+	} else {
+		fmt.Fprintf(&b, "%-6d %-12.12s %-16s %-16s %-4s", e.PID, comm, e.SrcAddr(), e.DstAddr(), strconv.Itoa(int(e.Dport)))
+	}
+	if f.opt.Outcome || f.opt.Failed {
+		b.WriteString(" " + extra)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// extra renders the trailing -O or -x columns.
+func (f *Text) extra(e *event.Event) string {
+	switch {
+	case f.opt.Outcome:
+		if e.Kind == event.KindOutcome {
+			return fmt.Sprintf("%-12s %.3f", e.Outcome(), float64(e.LatNs)/1e6)
+		}
+		// A connect that tcp_v{4,6}_connect rejected: no handshake.
+		return fmt.Sprintf("%-12s %s", errName(e), "-")
+	case f.opt.Failed:
+		return errName(e)
+	}
+	return ""
+}
+
+// errName is the errno name of a rejected connect, or "-".
+func errName(e *event.Event) string {
+	if ret, ok := e.ConnectRet(); ok && ret != 0 {
+		return event.ErrnoName(ret)
+	}
+	return "-"
+}
+
+// elapsedClock renders TIME(s) the way bcc computes it: microseconds since
+// the first event, as a float.
+type elapsedClock struct {
+	started bool
+	startUs uint64
+}
+
+func (c *elapsedClock) elapsed(tsNs uint64) string {
+	us := tsNs / 1000
+	if !c.started {
+		c.started, c.startUs = true, us
+	}
+	return fmt.Sprintf("%-9.3f", (float64(us)-float64(c.startUs))/1e6)
+}
+
+// CountTable renders count mode's table as bcc's tcpconnect prints it at
+// exit: a blank line, the header, then one line per (source, destination,
+// port), in the order given (see tracer.SortCounts).
+func CountTable(counts []event.Count) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-25s %-25s %-20s %-10s\n", "LADDR", "RADDR", "RPORT", "CONNECTS")
+	for _, c := range counts {
+		fmt.Fprintf(&b, "%-25s %-25s %-20s %-10d\n", c.Saddr, c.Daddr, strconv.Itoa(int(c.Dport)), c.N)
+	}
+	return b.String()
+}
