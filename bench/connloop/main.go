@@ -28,9 +28,14 @@ import (
 )
 
 type result struct {
-	Connectors   int     `json:"connectors"`
-	Connects     uint64  `json:"connects"`
-	Errors       uint64  `json:"errors"`
+	Connectors int    `json:"connectors"`
+	Connects   uint64 `json:"connects"`
+	Errors     uint64 `json:"errors"`
+	// SynErrors are connects that failed after the SYN was sent (reset,
+	// refused, timed out): the kernel ran tcp_v4_connect for them too, so
+	// a tracer reports them. Attempts = Connects + SynErrors.
+	SynErrors    uint64  `json:"syn_errors"`
+	Attempts     uint64  `json:"attempts"`
 	Secs         float64 `json:"secs"`
 	Rate         float64 `json:"rate"`
 	NsPerConnect float64 `json:"ns_per_connect"`
@@ -76,10 +81,10 @@ func main() {
 
 	sa := &unix.SockaddrInet4{Port: port, Addr: ip.As4()}
 	var (
-		total, errs atomic.Uint64
-		firstErr    atomic.Value
-		stop        atomic.Bool
-		wg          sync.WaitGroup
+		total, errs, synErrs atomic.Uint64
+		firstErr             atomic.Value
+		stop                 atomic.Bool
+		wg                   sync.WaitGroup
 	)
 	per := 0.0
 	if *rate > 0 {
@@ -118,6 +123,9 @@ func main() {
 					next = next.Add(interval)
 				}
 				if err := connectOnce(sa); err != nil {
+					if err == unix.ECONNRESET || err == unix.ECONNREFUSED || err == unix.ETIMEDOUT {
+						synErrs.Add(1)
+					}
 					if errs.Add(1) == 1 {
 						firstErr.Store(err.Error())
 					}
@@ -136,13 +144,16 @@ func main() {
 		Connectors: *conns,
 		Connects:   total.Load(),
 		Errors:     errs.Load(),
+		SynErrors:  synErrs.Load(),
 		Secs:       secs,
 		TargetRate: *rate,
 		Port:       port,
 	}
-	if r.Connects > 0 {
-		r.Rate = float64(r.Connects) / secs
-		r.NsPerConnect = secs * 1e9 * float64(*conns) / float64(r.Connects)
+	r.Attempts = r.Connects + r.SynErrors
+	// Every attempt ran tcp_v4_connect: rates count attempts.
+	if r.Attempts > 0 {
+		r.Rate = float64(r.Attempts) / secs
+		r.NsPerConnect = secs * 1e9 * float64(*conns) / float64(r.Attempts)
 	}
 	if s, ok := firstErr.Load().(string); ok {
 		r.FirstError = s
@@ -177,9 +188,13 @@ func listen(ip netip.Addr) (int, int) {
 	return fd, sa.(*unix.SockaddrInet4).Port
 }
 
-// accept takes connections off the queue and resets them at once.
+// accept takes connections off the queue and waits for the client's abortive
+// close before closing its end: closing first would reset the connection
+// before a slow client returns from connect() (ECONNRESET), which happens
+// under emulation and under a busy tracer.
 func accept(lfd int) {
 	runtime.LockOSThread()
+	buf := make([]byte, 64)
 	for {
 		nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 		if err != nil {
@@ -187,6 +202,13 @@ func accept(lfd int) {
 				continue
 			}
 			return
+		}
+		for {
+			n, err := unix.Read(nfd, buf)
+			if err == unix.EINTR || n > 0 {
+				continue
+			}
+			break
 		}
 		_ = unix.SetsockoptLinger(nfd, unix.SOL_SOCKET, unix.SO_LINGER, &linger0)
 		unix.Close(nfd)

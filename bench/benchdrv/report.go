@@ -1,0 +1,444 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// row is one line of the results table.
+type row struct {
+	Env    string  `json:"env"`
+	Figure string  `json:"figure"`
+	Tool   string  `json:"tool"`
+	Mode   string  `json:"mode"`
+	Unit   string  `json:"unit"`
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	N      int     `json:"n"`
+	Ratio  string  `json:"ratio,omitempty"`
+	Goal   string  `json:"goal,omitempty"`
+	Met    string  `json:"met,omitempty"` // met, missed, "" (no goal), n/a
+}
+
+type summary struct {
+	Generated string     `json:"generated"`
+	Rows      []row      `json:"rows"`
+	Envs      []*Results `json:"envs"`
+	Notes     []string   `json:"notes,omitempty"`
+}
+
+func cmdReport(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	md := fs.String("md", "bench/RESULTS.md", "markdown table to write")
+	js := fs.String("json", "bench/results.json", "machine-readable results to write")
+	notes := fs.String("notes", "", "markdown appended after the table (findings)")
+	var extra stringList
+	fs.Var(&extra, "note", "one-line note for the table (repeatable), e.g. why a peer could not run")
+	_ = fs.Parse(args)
+	var envs []*Results
+	for _, f := range fs.Args() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var r Results
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		envs = append(envs, &r)
+	}
+	sum := summary{Generated: time.Now().UTC().Format(time.RFC3339), Envs: envs, Notes: extra}
+	for _, e := range envs {
+		sum.Rows = append(sum.Rows, rows(e)...)
+	}
+	b, _ := json.MarshalIndent(sum, "", " ")
+	if err := os.WriteFile(*js, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	var notesText string
+	if *notes != "" {
+		if b, err := os.ReadFile(*notes); err == nil {
+			notesText = string(b)
+		}
+	}
+	return os.WriteFile(*md, []byte(markdown(&sum, notesText)), 0o644)
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, "; ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func stats(xs []float64) (med, lo, hi float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		med = s[n/2]
+	} else {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	return med, s[0], s[n-1]
+}
+
+func mk(e *Results, fig, toolID, unit string, xs []float64) row {
+	med, lo, hi := stats(xs)
+	r := row{Env: e.Env, Figure: fig, Tool: toolID, Unit: unit, Median: med, Min: lo, Max: hi, N: len(xs)}
+	for _, t := range e.Tools {
+		if t.ID == toolID {
+			r.Mode = t.Mode
+		}
+	}
+	return r
+}
+
+func isOurs(id string) bool {
+	return strings.HasPrefix(id, "ours-") || strings.HasPrefix(id, "ourtcpconnect-")
+}
+
+func has(e *Results, id string) bool {
+	for _, s := range e.Start {
+		if s.Tool == id {
+			return true
+		}
+	}
+	return false
+}
+
+func goal(r *row, text string, ok bool) {
+	r.Goal = text
+	r.Met = "missed"
+	if ok {
+		r.Met = "met"
+	}
+}
+
+// rows computes the table rows of one environment.
+func rows(e *Results) []row {
+	var out []row
+	startOf := func(id string, f func(startRun) float64) []float64 {
+		var xs []float64
+		for _, s := range e.Start {
+			if s.Tool == id {
+				xs = append(xs, f(s))
+			}
+		}
+		return xs
+	}
+	ready := map[string]float64{}
+	for _, t := range e.Tools {
+		xs := startOf(t.ID, func(s startRun) float64 { return s.ReadyMs })
+		if len(xs) > 0 {
+			ready[t.ID], _, _ = stats(xs)
+		}
+	}
+	// 1. Start-up.
+	for _, t := range e.Tools {
+		xs := startOf(t.ID, func(s startRun) float64 { return s.ReadyMs })
+		if len(xs) == 0 {
+			continue
+		}
+		r := mk(e, "start-up: exec to ready line", t.ID, "ms", xs)
+		var ratios []string
+		if isOurs(t.ID) {
+			if lb, ok := ready["libbpf-tools"]; ok {
+				x := r.Median / lb
+				ratios = append(ratios, fmt.Sprintf("%.2fx libbpf-tools", x))
+				goal(&r, "<= 1.2x libbpf-tools", x <= 1.2)
+			}
+			if bc, ok := ready["bcc"]; ok {
+				x := bc / r.Median
+				ratios = append(ratios, fmt.Sprintf("bcc %.1fx slower", x))
+				if r.Goal != "" {
+					r.Goal += "; bcc >= 10x slower"
+					if x < 10 {
+						r.Met = "missed"
+					}
+				} else {
+					goal(&r, "bcc >= 10x slower", x >= 10)
+				}
+			}
+			if bt, ok := ready["bpftrace"]; ok {
+				ratios = append(ratios, fmt.Sprintf("%.2fx bpftrace", r.Median/bt))
+			}
+		}
+		r.Ratio = strings.Join(ratios, ", ")
+		out = append(out, r)
+	}
+	for _, t := range e.Tools {
+		xs := startOf(t.ID, func(s startRun) float64 { return s.FirstEventMs })
+		if len(xs) == 0 {
+			continue
+		}
+		out = append(out, mk(e, "start-up: exec to first connect reported", t.ID, "ms", xs))
+	}
+	// 2. Memory.
+	for _, t := range e.Tools {
+		xs := startOf(t.ID, func(s startRun) float64 { return s.PeakRSSKiB / 1024 })
+		if len(xs) == 0 {
+			continue
+		}
+		r := mk(e, "peak RSS (VmHWM) under load", t.ID, "MiB", xs)
+		if isOurs(t.ID) {
+			goal(&r, "<= 20 MiB", r.Max <= 20)
+			if _, lo, _ := stats(startOf("libbpf-tools", func(s startRun) float64 { return s.PeakRSSKiB / 1024 })); !math.IsNaN(lo) {
+				m, _, _ := stats(startOf("libbpf-tools", func(s startRun) float64 { return s.PeakRSSKiB / 1024 }))
+				r.Ratio = fmt.Sprintf("%.2fx libbpf-tools", r.Median/m)
+			}
+		}
+		out = append(out, r)
+	}
+	// 3. Overhead, per connector count: per repetition, tool minus the
+	// baseline of the same repetition.
+	base := map[[2]int]loadRun{}
+	for _, l := range e.Load {
+		if l.Tool == "baseline" && l.Phase == "overhead" {
+			base[[2]int{l.Rep, l.Conns}] = l
+		}
+	}
+	perConn := func(l loadRun, secs float64) float64 {
+		if l.Attempts == 0 {
+			return math.NaN()
+		}
+		return secs * 1e6 / float64(l.Attempts)
+	}
+	added := map[string]float64{} // tool/conns -> median added ns
+	for _, c := range e.Conns {
+		var bx []float64
+		for _, l := range e.Load {
+			if l.Tool == "baseline" && l.Phase == "overhead" && l.Conns == c {
+				bx = append(bx, l.NsPerConnect)
+			}
+		}
+		if len(bx) > 0 {
+			r := mk(e, fmt.Sprintf("ns per connect, no tracer, %d connector(s)", c), "baseline", "ns", bx)
+			out = append(out, r)
+		}
+		var bsys []float64
+		for _, l := range e.Load {
+			if l.Tool == "baseline" && l.Phase == "overhead" && l.Conns == c {
+				bsys = append(bsys, perConn(l, l.SysCPUSecs))
+			}
+		}
+		if len(bsys) > 0 {
+			out = append(out, mk(e, fmt.Sprintf("system CPU us per connect, no tracer, %d connector(s)", c), "baseline", "us", bsys))
+		}
+		for _, t := range e.Tools {
+			var ns, sys, tcpu []float64
+			for _, l := range e.Load {
+				if l.Tool != t.ID || l.Phase != "overhead" || l.Conns != c {
+					continue
+				}
+				b, ok := base[[2]int{l.Rep, c}]
+				if !ok {
+					continue
+				}
+				ns = append(ns, l.NsPerConnect-b.NsPerConnect)
+				sys = append(sys, perConn(l, l.SysCPUSecs)-perConn(b, b.SysCPUSecs))
+				tcpu = append(tcpu, perConn(l, l.ToolCPUSecs))
+			}
+			if len(ns) == 0 {
+				continue
+			}
+			r := mk(e, fmt.Sprintf("added ns per connect, %d connector(s)", c), t.ID, "ns", ns)
+			added[fmt.Sprintf("%s/%d", t.ID, c)] = r.Median
+			out = append(out, r)
+			out = append(out, mk(e, fmt.Sprintf("tracer process CPU us per connect, %d connector(s)", c), t.ID, "us", tcpu))
+			out = append(out, mk(e, fmt.Sprintf("added system CPU us per connect, %d connector(s)", c), t.ID, "us", sys))
+		}
+	}
+	// Goals on overhead: ours in kprobe mode vs libbpf-tools (kprobe);
+	// fentry strictly lower than kprobe.
+	for i := range out {
+		r := &out[i]
+		if !strings.HasPrefix(r.Figure, "added ns per connect") {
+			continue
+		}
+		var c int
+		fmt.Sscanf(strings.TrimPrefix(r.Figure, "added ns per connect, "), "%d", &c)
+		lb, okLB := added[fmt.Sprintf("libbpf-tools/%d", c)]
+		kp, okKP := added[fmt.Sprintf("ours-kprobe/%d", c)]
+		bt, okBT := added[fmt.Sprintf("bpftrace/%d", c)]
+		switch {
+		case r.Tool == "ours-kprobe" && okLB:
+			r.Ratio = ratioStr(r.Median, lb, "libbpf-tools")
+			goal(r, "<= libbpf-tools (same mode: kprobe)", r.Median <= lb)
+		case r.Tool == "ours-fentry" && okKP:
+			r.Ratio = ratioStr(r.Median, kp, "ours-kprobe")
+			goal(r, "< ours-kprobe", r.Median < kp)
+		case r.Tool == "ours-tracepoint" && okBT:
+			r.Ratio = ratioStr(r.Median, bt, "bpftrace")
+		case isOurs(r.Tool) && okLB:
+			r.Ratio = ratioStr(r.Median, lb, "libbpf-tools")
+		}
+	}
+	// 4. Capacity at every connector count, from the unpaced runs.
+	for _, c := range e.Conns {
+		for _, t := range e.Tools {
+			var rate []float64
+			var lostRuns, missRuns, runs int
+			var lost uint64
+			var miss int64
+			for _, l := range e.Load {
+				if l.Tool != t.ID || l.Phase != "overhead" || l.Conns != c {
+					continue
+				}
+				runs++
+				rate = append(rate, l.Rate)
+				if l.Lost > 0 {
+					lostRuns++
+					lost += l.Lost
+				}
+				if l.Missing > 0 {
+					missRuns++
+					miss += l.Missing
+				}
+			}
+			if runs == 0 {
+				continue
+			}
+			r := mk(e, fmt.Sprintf("max connect rate traced, %d connector(s)", c), t.ID, "connects/s", rate)
+			switch {
+			case lostRuns == 0 && missRuns == 0:
+				r.Ratio = fmt.Sprintf("all reported in %d/%d runs, lost 0", runs, runs)
+			case miss > int64(lost):
+				r.Ratio = fmt.Sprintf("missing %d (lost reported %d) in %d/%d runs: some SILENTLY missing", miss, lost, missRuns, runs)
+			default:
+				r.Ratio = fmt.Sprintf("missing %d, all reported as lost (%d), in %d/%d runs", miss, lost, max(missRuns, lostRuns), runs)
+			}
+			if isOurs(t.ID) && c == e.Conns[len(e.Conns)-1] {
+				goal(&r, "0 lost at the highest rate generated", lostRuns == 0 && missRuns == 0)
+			}
+			out = append(out, r)
+		}
+	}
+	for _, cp := range e.Capacity {
+		r := row{Env: e.Env, Figure: fmt.Sprintf("capacity: highest rate with every connect reported, %d connector(s)", cp.Conns),
+			Tool: cp.Tool, Unit: "connects/s", Median: cp.Sustained, Min: cp.Sustained, Max: cp.Sustained, N: 1}
+		for _, t := range e.Tools {
+			if t.ID == cp.Tool {
+				r.Mode = t.Mode
+			}
+		}
+		if cp.GeneratorOK {
+			r.Ratio = fmt.Sprintf(">= %.0f/s: the generator's limit with this tracer attached", cp.MaxRate)
+		} else {
+			kind := "reported as lost"
+			if cp.AboveMiss > int64(cp.AboveLost) {
+				kind = "SILENTLY missing"
+			}
+			r.Ratio = fmt.Sprintf("above it (%.0f/s): %d missing, %d lost reported: %s", cp.AboveRate, cp.AboveMiss, cp.AboveLost, kind)
+		}
+		out = append(out, r)
+	}
+	_ = has
+	return out
+}
+
+func ratioStr(x, ref float64, name string) string {
+	if ref <= 0 {
+		return fmt.Sprintf("%+.0f ns vs %s %+.0f ns", x, name, ref)
+	}
+	return fmt.Sprintf("%.2fx %s", x/ref, name)
+}
+
+func fmtNum(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "-"
+	case math.Abs(x) >= 100:
+		return fmt.Sprintf("%.0f", x)
+	case math.Abs(x) >= 10:
+		return fmt.Sprintf("%.1f", x)
+	default:
+		return fmt.Sprintf("%.2f", x)
+	}
+}
+
+func markdown(s *summary, notes string) string {
+	var b strings.Builder
+	b.WriteString("# Benchmark results\n\n")
+	b.WriteString("Generated by `make bench` (bench/run.sh) at " + s.Generated + ". ")
+	b.WriteString("Each figure is the median of the repetitions, with min..max as the spread (n = repetitions). ")
+	b.WriteString("Ratios compare tools measured in the same run and environment only; under emulation (the VM) only ratios mean anything.\n\n")
+	for _, e := range s.Envs {
+		mode := ""
+		if e.Smoke {
+			mode = " (SMOKE run: one short repetition, not a measurement)"
+		}
+		fmt.Fprintf(&b, "- **%s**: kernel %s, %d vCPUs, %d repetitions of %.0f s load runs, connectors %v, %.0f s wall%s.\n",
+			e.Env, e.Kernel, e.NCPU, e.Reps, e.DurSecs, e.Conns, e.WallSecs, mode)
+		for _, f := range e.Failures {
+			fmt.Fprintf(&b, "  - failure: %s\n", firstLine(f))
+		}
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	b.WriteString("\nTools: `tcpv4connect` (ours, one row per attach mode), libbpf-tools `tcpconnect` (C, kprobe), bcc `tcpconnect-bpfcc` (Python + LLVM, kprobe), bpftrace with `bench/tcpconnect-tp.bt` (tracepoint sock:inet_sock_set_state). ")
+	b.WriteString("Every tool's stdout is a pty (as run by a user), its stderr a pipe.\n\n")
+	var goals []row
+	for _, e := range s.Envs {
+		fmt.Fprintf(&b, "## %s (kernel %s)\n\n", e.Env, e.Kernel)
+		b.WriteString("| figure | tool | mode | median | spread (min..max) | n | ratio / detail | goal | met |\n")
+		b.WriteString("|---|---|---|---:|---|---:|---|---|---|\n")
+		for _, r := range s.Rows {
+			if r.Env != e.Env {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s %s | %s..%s | %d | %s | %s | %s |\n",
+				r.Figure, r.Tool, r.Mode, fmtNum(r.Median), r.Unit, fmtNum(r.Min), fmtNum(r.Max), r.N, r.Ratio, r.Goal, r.Met)
+			if r.Goal != "" {
+				goals = append(goals, r)
+			}
+		}
+		b.WriteString("\n")
+		if sk := e.Soak; sk != nil {
+			fmt.Fprintf(&b, "### Soak (%s, %.0f s at %.0f connects/s paced)\n\n", sk.Tool, sk.Secs, sk.Rate)
+			fmt.Fprintf(&b, "- connects %d, reported %d, lost %d; tracer CPU %.1f us per connect\n", sk.Attempts, sk.Reported, sk.Lost, sk.CPUPerCon)
+			fmt.Fprintf(&b, "- RSS first %.1f MiB, last %.1f MiB, max %.1f MiB: %s\n", sk.RSSFirst/1024, sk.RSSLast/1024, sk.RSSMax/1024, flat(sk.RSSFlat))
+			fmt.Fprintf(&b, "- tasks (threads) %d..%d: %s; open fds %d..%d: %s\n\n", sk.TasksMin, sk.TasksMax, flat(sk.TaskFlat), sk.FDsMin, sk.FDsMax, flat(sk.FDFlat))
+			b.WriteString("| t (s) | RSS MiB | VmHWM MiB | tasks | fds | connects | reported | lost |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+			for _, x := range sk.Samples {
+				fmt.Fprintf(&b, "| %.0f | %.1f | %.1f | %d | %d | %d | %d | %d |\n", x.T, x.RSSKiB/1024, x.HWMKiB/1024, x.Tasks, x.FDs, x.Attempts, x.Reported, x.Lost)
+			}
+			b.WriteString("\n")
+		}
+	}
+	if len(goals) > 0 {
+		b.WriteString("## Goals\n\n| env | goal | tool | figure | value | met |\n|---|---|---|---|---|---|\n")
+		for _, r := range goals {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s %s (%s) | %s |\n", r.Env, r.Goal, r.Tool, r.Figure, fmtNum(r.Median), r.Unit, r.Ratio, r.Met)
+		}
+		b.WriteString("\n")
+	}
+	if notes != "" {
+		b.WriteString(notes)
+		if !strings.HasSuffix(notes, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+func flat(ok bool) string {
+	if ok {
+		return "flat"
+	}
+	return "NOT flat"
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}

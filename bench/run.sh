@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The benchmark: tcpv4connect side by side with libbpf-tools, bcc and
+# bpftrace (issue 5). Needs root, `make build` and `scripts/setup.sh --bench`.
+#
+#   bench/run.sh            full run (~15 min): host + 6.1 VM, writes
+#                           bench/RESULTS.md, bench/results.json, bench/raw/*.json
+#   bench/run.sh --smoke    one short repetition (~2 min), results under
+#                           build/bench/smoke/ only (what CI runs so it cannot rot)
+#   bench/run.sh --soak     10 minutes of steady load on the host (issue 6):
+#                           bench/raw/soak-host.json, then the report again
+#   bench/run.sh --report   only rewrite the report from bench/raw/*.json
+#
+# Environment: BENCH_VM=0 skips the VM; BENCH_VM_KERNEL (default 6.1) picks
+# the kernel label of scripts/kernels.txt; BENCH_SOAK (default 10m).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+
+mode=full
+case "${1:-}" in
+'') ;;
+--smoke) mode=smoke ;;
+--soak) mode=soak ;;
+--report) mode=report ;;
+*)
+	echo "usage: bench/run.sh [--smoke|--soak|--report]" >&2
+	exit 2
+	;;
+esac
+
+log() { echo "bench: $*" >&2; }
+die() {
+	log "$*"
+	exit 1
+}
+
+vmk=${BENCH_VM_KERNEL:-6.1}
+bin=build/bench
+mkdir -p "$bin"
+CGO_ENABLED=0 go build -trimpath -o "$bin/benchdrv" ./bench/benchdrv
+CGO_ENABLED=0 go build -trimpath -o "$bin/connloop" ./bench/connloop
+
+report() { # OUT-DIR FILES...
+	local dir=$1
+	shift
+	"$bin/benchdrv" report -md "$dir/RESULTS.md" -json "$dir/results.json" -notes "$here/FINDINGS.md" "$@"
+	log "wrote $dir/RESULTS.md and $dir/results.json"
+}
+
+if [ "$mode" = report ]; then
+	report bench bench/raw/*.json
+	exit 0
+fi
+
+[ "$(id -u)" = 0 ] || die "needs root (BPF)"
+[ -x ./tcpv4connect ] || die "no ./tcpv4connect: run make build first"
+
+host_tools=ours-tracepoint
+command -v bpftrace >/dev/null && host_tools+=,bpftrace || log "no bpftrace on the host: scripts/setup.sh --bench"
+vm_tools=ours-fentry,ours-kprobe,ours-tracepoint,libbpf-tools,bcc,bpftrace
+
+if [ "$mode" = soak ]; then
+	mkdir -p bench/raw
+	"$bin/benchdrv" run -env host-soak -tools ours-tracepoint -soak "${BENCH_SOAK:-10m}" -out bench/raw/soak-host.json
+	report bench bench/raw/*.json
+	exit 0
+fi
+
+if [ "$mode" = smoke ]; then
+	out=$bin/smoke
+	host_args=(-reps 1 -dur 1s -smoke)
+	vm_args=(-reps 1 -dur 1s -quiet 2s -ready-timeout 300s -canary 20ms -smoke)
+else
+	out=bench/raw
+	host_args=(-reps 5 -dur 3s -capdur 3s)
+	vm_args=(-reps 3 -dur 4s -capdur 4s -capsteps 4 -quiet 2s -ready-timeout 300s -canary 20ms)
+fi
+mkdir -p "$out"
+rm -f "$out/host.json" "$out/vm-$vmk.json"
+files=()
+log "host: $host_tools"
+"$bin/benchdrv" run -env host -tools "$host_tools" "${host_args[@]}" -out "$out/host.json"
+files+=("$out/host.json")
+if [ "${BENCH_VM:-1}" != 0 ]; then
+	log "VM $vmk: $vm_tools"
+	if "$here/vm.sh" "$vmk" "$out/vm-$vmk.json" "$vm_tools" "${vm_args[@]}"; then
+		files+=("$out/vm-$vmk.json")
+	else
+		log "the VM run failed: see build/bench/vm-$vmk/console.log"
+		[ "$mode" = smoke ] && exit 1
+	fi
+fi
+if [ "$mode" = smoke ]; then
+	report "$out" "${files[@]}"
+	# A smoke run fails when a tool failed to run at all.
+	if grep -q '"failures"' "${files[@]}"; then
+		die "some runs failed: see $out/RESULTS.md"
+	fi
+else
+	[ -f bench/raw/soak-host.json ] && files+=(bench/raw/soak-host.json)
+	report bench "${files[@]}"
+fi
