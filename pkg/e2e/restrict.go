@@ -1,0 +1,72 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// restrictArg, as the first argument of the test binary, makes it a
+// wrapper that drops CAP_SYS_RESOURCE, sets RLIMIT_MEMLOCK and then execs
+// the rest of its arguments: the limits of the CI host, on any machine.
+const restrictArg = "-e2e-restrict-memlock="
+
+const capSysResource = 24
+
+func init() {
+	if len(os.Args) < 3 || !strings.HasPrefix(os.Args[1], restrictArg) {
+		return
+	}
+	limit, err := strconv.ParseUint(strings.TrimPrefix(os.Args[1], restrictArg), 10, 64)
+	if err == nil {
+		err = unix.Prctl(unix.PR_CAPBSET_DROP, capSysResource, 0, 0, 0)
+	}
+	if err == nil {
+		err = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit})
+	}
+	if err == nil {
+		err = unix.Exec(os.Args[2], os.Args[2:], os.Environ())
+	}
+	fmt.Fprintln(os.Stderr, "e2e restrict:", err)
+	os.Exit(5)
+}
+
+// StartRestricted starts the tracer like StartTracer, without
+// CAP_SYS_RESOURCE (dropped from the bounding set, so no exec regains it)
+// and with RLIMIT_MEMLOCK set to memlock bytes.
+func StartRestricted(t testing.TB, memlock uint64, bin string, args ...string) *Tracer {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return StartTracer(t, self, append([]string{restrictArg + strconv.FormatUint(memlock, 10), bin}, args...)...)
+}
+
+// StartTracerEnv is StartTracer with extra VAR=value settings. They are set
+// in the test's own environment for the rest of the test (t.Setenv), so the
+// test must not be parallel.
+func StartTracerEnv(t testing.TB, env []string, bin string, args ...string) *Tracer {
+	t.Helper()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return StartTracer(t, bin, args...)
+}
+
+// Wait waits up to timeout for the tracer to exit by itself and returns
+// its exit code; ok is false on timeout.
+func (tr *Tracer) Wait(timeout time.Duration) (code int, ok bool) {
+	select {
+	case <-tr.done:
+		return tr.Cmd.ProcessState.ExitCode(), true
+	case <-time.After(timeout):
+		return -1, false
+	}
+}
