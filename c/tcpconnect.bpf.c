@@ -69,6 +69,13 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
 /* Slot 0 holds the cgroup (v2) that --cgroup selects. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
@@ -90,6 +97,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct event);
 } scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* Every sample goes out here, so that a full ring is always counted, even
+ * when perf has no later sample to carry its own loss record. */
+static __always_inline void output(void *ctx, struct event *e)
+{
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)) < 0)
+		stat_inc(STAT_OUTPUT_FAIL);
+}
 
 static __always_inline bool caller_filtered(void)
 {
@@ -171,7 +194,7 @@ static __always_inline void submit_connect(void *ctx, struct event *e, __u64 sk)
 			count_event(e);
 		return;
 	}
-	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+	output(ctx, e);
 }
 
 /* Shared by the kprobe and fexit flavours: sk is the connecting socket, ret
@@ -244,8 +267,8 @@ static __always_inline int kprobe_entry(void *map, struct sock *sk, struct socka
 	struct pending p = {};
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (read_entry(&p, sk, uaddr, ipver))
-		bpf_map_update_elem(map, &tid, &p, BPF_ANY);
+	if (read_entry(&p, sk, uaddr, ipver) && !bpf_map_update_elem(map, &tid, &p, BPF_ANY))
+		stat_inc(STAT_KPROBE_ENTRY);
 	return 0;
 }
 
@@ -256,6 +279,7 @@ static __always_inline int kprobe_return(void *ctx, void *map, int ret, int ipve
 
 	if (!p)
 		return 0;
+	stat_inc(STAT_KRETPROBE);
 	handle_return(ctx, p, ret, ipver);
 	bpf_map_delete_elem(map, &tid);
 	return 0;
@@ -379,7 +403,7 @@ static __always_inline int tp_result(struct trace_event_raw_inet_sock_set_state 
 		if (ctx->newstate == TCP_ESTABLISHED)
 			count_event(e);
 	} else {
-		bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+		output(ctx, e);
 	}
 	bpf_map_delete_elem(&syn_sent, &sk);
 	return 0;

@@ -35,6 +35,12 @@ struct event {
 	char comm[TASK_COMM_LEN];
 };
 
+/* Slots of the stats map: what user space cannot see for itself. */
+#define STAT_KPROBE_ENTRY 0  /* kprobe stored a pending connect */
+#define STAT_KRETPROBE 1     /* kretprobe found it: entry - this = misses */
+#define STAT_OUTPUT_FAIL 2   /* bpf_perf_event_output failed: lost events */
+#define STAT_MAX 3
+
 /* Key of the in-kernel connect counters (count mode). */
 struct count_key {
 	__u8 saddr[16];

@@ -147,7 +147,7 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		return count(ctx, cmd, t, stdout, stderr)
 	}
 
-	sopt := stream.Options{Errors: stderr, Drain: time.Second}
+	sopt := stream.Options{Errors: stderr}
 	// The first line is the signal that tracing has begun.
 	var first string
 	if opts.JSON {
@@ -177,10 +177,21 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	if _, err := io.WriteString(stdout, first); err != nil {
 		return 0
 	}
-	t.Start()
 	st, err := stream.Run(ctx, t, stdout, sopt)
 	if errors.Is(err, stream.ErrOutputClosed) {
 		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
+		return ExitRuntime
+	}
+	// perf writes a loss record only when a later sample reaches the same
+	// CPU's ring; the BPF side counts every failed write, so none is missed.
+	if ks, kerr := t.Stats(); kerr == nil && ks.OutputFailures > st.Lost {
+		if stream.ReportLost(stdout, ks.OutputFailures-st.Lost, sopt) != nil {
+			return 0
+		}
+		st.Lost = ks.OutputFailures
 	}
 	if st.Lost > 0 {
 		fmt.Fprintf(stderr, "%s: lost %d events in total (perf buffer full)\n", cmd.Name, st.Lost)

@@ -3,35 +3,38 @@ package stream
 import (
 	"context"
 	"encoding/binary"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 )
 
-// fakeSource replays samples and loss counts, as the perf buffer would.
+// fakeSource replays samples and loss counts in one poll, as the perf
+// buffer would, then ends.
 type fakeSource struct {
-	events chan []byte
-	lost   chan uint64
+	samples [][]byte
+	lost    []uint64
 }
 
 func newFake(samples [][]byte, lost ...uint64) *fakeSource {
-	s := &fakeSource{events: make(chan []byte, len(samples)), lost: make(chan uint64, len(lost))}
-	for _, b := range samples {
-		s.events <- b
-	}
-	for _, n := range lost {
-		s.lost <- n
-	}
-	close(s.events)
-	close(s.lost)
-	return s
+	return &fakeSource{samples: samples, lost: lost}
 }
 
-func (s *fakeSource) Events() <-chan []byte { return s.events }
-func (s *fakeSource) Lost() <-chan uint64   { return s.lost }
+func (s *fakeSource) Poll(_ int, sample func([]byte), lost func(uint64)) error {
+	if s.samples == nil && s.lost == nil {
+		return io.EOF
+	}
+	for _, b := range s.samples {
+		sample(b)
+	}
+	for _, n := range s.lost {
+		lost(n)
+	}
+	s.samples, s.lost = nil, nil
+	return nil
+}
 
 // sample is a valid IPv4 connect sample of pid, with perf's 4-byte padding.
 func sample(pid uint32) []byte {
@@ -68,7 +71,6 @@ func TestMalformedSamples(t *testing.T) {
 			return "pid " + strconv.Itoa(int(e.PID)) + "\n"
 		},
 		Errors: &errs,
-		Drain:  time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -8,15 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 )
 
-// Source is what a stream reads: the tracer's channels.
+// Source is what a stream reads: the tracer's perf buffer.
 type Source interface {
-	Events() <-chan []byte
-	Lost() <-chan uint64
+	// Poll waits up to timeoutMs, then hands over every waiting sample
+	// and loss count. It returns io.EOF when the source has ended.
+	Poll(timeoutMs int, sample func([]byte), lost func(uint64)) error
 }
 
 // Stats counts what a stream saw.
@@ -30,101 +30,89 @@ type Stats struct {
 type Options struct {
 	// Format renders one event; it returns "" to print nothing.
 	Format func(*event.Event) string
-	// OnLost renders a loss report; nil writes "Lost N events" to Errors.
+	// OnLost renders a loss report for the output stream (e.g. a JSON
+	// record); nil writes "Lost N events" to Errors instead.
 	OnLost func(n uint64) string
 	// Errors receives loss and malformed-event reports.
 	Errors io.Writer
-	// Drain bounds how long Run keeps reading after ctx ends, so that
-	// samples already in the kernel buffer are not thrown away.
-	Drain time.Duration
 }
 
 // ErrOutputClosed means the reader of the output went away (EPIPE).
 var ErrOutputClosed = errors.New("output closed")
 
-// Run copies events to out until ctx is done or the source closes. Output
-// is flushed whenever no further sample is immediately waiting, so a
-// piped reader sees each line promptly while bursts are batched.
+// PollMs is the poll cycle: output is flushed at least this often, and a
+// stop request is noticed within it.
+const PollMs = 100
+
+// Run copies events to out until ctx is done or the source ends. After
+// each poll cycle, which reads every sample waiting in the rings, the
+// output is flushed: a piped reader sees each line promptly, while a burst
+// is written in one go. When ctx ends, the rings are read empty once more.
 func Run(ctx context.Context, src Source, out io.Writer, opt Options) (Stats, error) {
-	var st Stats
-	w := bufio.NewWriterSize(out, 64<<10)
-	events, lost := src.Events(), src.Lost()
-	done := ctx.Done()
-	// Set once ctx is done: stop when the buffer stays quiet for one poll
-	// cycle, or when the drain time is up.
-	var quiet, deadline <-chan time.Time
+	s := &runner{w: bufio.NewWriterSize(out, 64<<10), opt: opt}
 	for {
-		select {
-		case raw, ok := <-events:
-			if !ok {
-				return st, flush(w)
-			}
-			if err := handle(raw, w, &st, opt); err != nil {
-				return st, err
-			}
-			if len(events) == 0 {
-				if err := flush(w); err != nil {
-					return st, err
-				}
-			}
-			if done == nil {
-				quiet = time.After(quietPeriod)
-			}
-		case n, ok := <-lost:
-			if !ok {
-				lost = nil
-				continue
-			}
-			st.Lost += n
-			if err := reportLost(w, n, opt); err != nil {
-				return st, err
-			}
-		case <-done:
-			done = nil
-			quiet = time.After(quietPeriod)
-			deadline = time.After(opt.Drain)
-		case <-quiet:
-			return st, flush(w)
-		case <-deadline:
-			return st, flush(w)
+		stopping := ctx.Err() != nil
+		timeout := PollMs
+		if stopping {
+			timeout = 0
+		}
+		err := src.Poll(timeout, s.sample, s.lost)
+		if s.err != nil {
+			return s.st, s.err
+		}
+		if ferr := s.w.Flush(); ferr != nil {
+			return s.st, ErrOutputClosed
+		}
+		if errors.Is(err, io.EOF) || stopping {
+			return s.st, nil
+		}
+		if err != nil {
+			return s.st, err
 		}
 	}
 }
 
-// quietPeriod is longer than the perf buffer's poll timeout, so a sample
-// the kernel already holds is read before Run gives up.
-const quietPeriod = 150 * time.Millisecond
-
-func handle(raw []byte, w *bufio.Writer, st *Stats, opt Options) error {
-	ev, err := event.Decode(raw)
-	if err != nil {
-		st.Malformed++
-		fmt.Fprintf(opt.Errors, "%v (%d so far)\n", err, st.Malformed)
-		return nil
-	}
-	st.Events++
-	if line := opt.Format(&ev); line != "" {
-		if _, err := w.WriteString(line); err != nil {
-			return ErrOutputClosed
-		}
-	}
-	return nil
-}
-
-func reportLost(w *bufio.Writer, n uint64, opt Options) error {
+// ReportLost writes a loss report the way Run does, for losses learnt
+// after Run (e.g. from the BPF side's own counter).
+func ReportLost(out io.Writer, n uint64, opt Options) error {
 	if opt.OnLost == nil {
 		fmt.Fprintf(opt.Errors, "Lost %d events\n", n)
 		return nil
 	}
-	if _, err := w.WriteString(opt.OnLost(n)); err != nil {
+	if _, err := io.WriteString(out, opt.OnLost(n)); err != nil {
 		return ErrOutputClosed
 	}
 	return nil
 }
 
-func flush(w *bufio.Writer) error {
-	if err := w.Flush(); err != nil {
-		return ErrOutputClosed
+type runner struct {
+	w   *bufio.Writer
+	opt Options
+	st  Stats
+	err error // first write error: stop at the end of the cycle
+}
+
+func (s *runner) sample(raw []byte) {
+	if s.err != nil {
+		return
 	}
-	return nil
+	ev, err := event.Decode(raw)
+	if err != nil {
+		s.st.Malformed++
+		fmt.Fprintf(s.opt.Errors, "%v (%d so far)\n", err, s.st.Malformed)
+		return
+	}
+	s.st.Events++
+	if line := s.opt.Format(&ev); line != "" {
+		if _, err := s.w.WriteString(line); err != nil {
+			s.err = ErrOutputClosed
+		}
+	}
+}
+
+func (s *runner) lost(n uint64) {
+	s.st.Lost += n
+	if s.err == nil {
+		s.err = ReportLost(s.w, n, s.opt)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/bpfobj"
+	"github.com/tcpv4connect/tcpv4connect/pkg/perfbuf"
 )
 
 // MaxPorts is how many destination ports the kernel-side filter holds.
@@ -63,14 +64,12 @@ func (e *NoModeError) Error() string {
 
 // Tracer is a loaded and attached BPF object.
 type Tracer struct {
-	mode   Mode
-	mod    *bpf.Module
-	links  []*bpf.BPFLink
-	pb     *bpf.PerfBuffer
-	cgFD   int
-	objFD  int
-	events chan []byte
-	lost   chan uint64
+	mode  Mode
+	mod   *bpf.Module
+	links []*bpf.BPFLink
+	rd    *perfbuf.Reader
+	cgFD  int
+	objFD int
 	// Tried lists the modes that failed before this one was chosen.
 	Tried []Attempt
 }
@@ -237,10 +236,11 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 	if err := t.attach(cfg, want); err != nil {
 		return t, explain(m, err)
 	}
-	t.events = make(chan []byte, 4096)
-	t.lost = make(chan uint64, 64)
-	t.pb, err = t.mod.InitPerfBuf("events", t.events, t.lost, cfg.PerfPages)
+	em, err := t.mod.GetMap("events")
 	if err != nil {
+		return t, fmt.Errorf("events map: %w", err)
+	}
+	if t.rd, err = perfbuf.Open(em, cfg.PerfPages); err != nil {
 		return t, fmt.Errorf("perf buffer: %w", explain(m, err))
 	}
 	return t, nil
@@ -357,22 +357,19 @@ func kprobesAvailable() bool {
 // Mode returns the attach mode in use.
 func (t *Tracer) Mode() Mode { return t.mode }
 
-// Start begins polling; samples arrive on Events, loss counts on Lost.
-func (t *Tracer) Start() { t.pb.Poll(100) }
-
-// Events delivers raw samples, one per event. It is closed by Close.
-func (t *Tracer) Events() <-chan []byte { return t.events }
-
-// Lost delivers the number of samples the kernel dropped because the perf
-// buffer was full. It is closed by Close.
-func (t *Tracer) Lost() <-chan uint64 { return t.lost }
+// Poll waits up to timeoutMs for samples and hands each to sample (the
+// slice is valid only during the call); lost gets the number of samples
+// the kernel dropped because a ring was full.
+func (t *Tracer) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) error {
+	return t.rd.Poll(timeoutMs, sample, lost)
+}
 
 // Close detaches every program and frees every kernel object. It is safe
 // on a partly opened Tracer.
 func (t *Tracer) Close() {
-	if t.pb != nil {
-		t.pb.Close()
-		t.pb = nil
+	if t.rd != nil {
+		t.rd.Close()
+		t.rd = nil
 	}
 	for _, l := range t.links {
 		_ = l.Destroy()
