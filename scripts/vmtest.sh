@@ -24,7 +24,8 @@
 # Environment (all optional):
 #   TCPV4CONNECT_KERNELS      labels to boot, e.g. "5.10 6.12" (default: all)
 #   TCPV4CONNECT_VM_MODES     guest modes (default "fentry kprobe tracepoint auto nobtf")
-#   TCPV4CONNECT_VM_JOBS      guests booted at once (default 1)
+#   TCPV4CONNECT_VM_JOBS      guests booted at once (default 3: the guests
+#                             mostly wait, so 3 at once take the time of one)
 #   TCPV4CONNECT_VM_TIMEOUT   seconds before a guest is killed (default 900)
 #   TCPV4CONNECT_VM_MEM       guest memory in MiB (default 1024)
 #   TCPV4CONNECT_VM_CPUS      guest vCPUs (default 2)
@@ -56,11 +57,11 @@ if [ $# -ne 2 ]; then
 fi
 tracer=$(readlink -f "$1") || die "no tracer binary $1"
 e2e=$(readlink -f "$2") || die "no e2e binary $2"
-[ -x "$tracer" ] || die "tracer $1 is not an executable file (make static)"
+[ -x "$tracer" ] || die "tracer $1 is not an executable file (make build)"
 [ -x "$e2e" ] || die "e2e driver $2 is not an executable file (make e2e-bin)"
 
 modes=${TCPV4CONNECT_VM_MODES:-fentry kprobe tracepoint auto nobtf}
-jobs=${TCPV4CONNECT_VM_JOBS:-1}
+jobs=${TCPV4CONNECT_VM_JOBS:-3}
 vm_timeout=${TCPV4CONNECT_VM_TIMEOUT:-900}
 vm_mem=${TCPV4CONNECT_VM_MEM:-1024}
 vm_cpus=${TCPV4CONNECT_VM_CPUS:-2}
@@ -86,7 +87,37 @@ is_static() {
 }
 
 mkdir -p "$out" || die "cannot create $out"
-rm -f "$out"/*.log "$out"/*.rows "$out/summary.txt"
+exec 8>"$out/.lock"
+flock -n 8 || die "another vmtest is using $out (set TCPV4CONNECT_VMTEST_OUT to run one beside it)"
+rm -f "$out"/*.log "$out"/*.rows "$out"/*.out "$out"/*.clean "$out"/*.vm "$out/summary.txt"
+rm -rf "$out/.pids"
+mkdir -p "$out/.pids"
+
+# in_group NAME SECS CMD...: runs CMD under `timeout`, which puts it in a
+# process group of its own; the group is recorded so that an interrupted
+# vmtest kills what it started (guests, drivers and the tracers they run).
+in_group() {
+	local name=$1 secs=$2 pid rc
+	shift 2
+	timeout -k 10 "$secs" "$@" &
+	pid=$!
+	echo "$pid" >"$out/.pids/$name"
+	wait "$pid"
+	rc=$?
+	rm -f "$out/.pids/$name"
+	return "$rc"
+}
+# shellcheck disable=SC2317 # called from the trap
+stop_all() {
+	local f pid
+	for f in "$out"/.pids/*; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+		rm -f "$f"
+	done
+}
+trap 'log "interrupted: stopping what vmtest started"; stop_all; exit 130' INT TERM
 t_start=$(now)
 
 # ---------------------------------------------------------------------------
@@ -189,8 +220,10 @@ run_host() {
 		log "host: e2e, attach $mode"
 		t0=$(now)
 		(cd "$out" && CI=true TCPV4CONNECT_BIN="$tracer" TCPV4CONNECT_ATTACH="$mode" \
-			timeout -k 10 600 "$e2e" -test.v -test.timeout "$test_timeout" -test.skip "$nobtf_re") \
-			</dev/null >"$lf" 2>&1
+			in_group "host-$mode" 600 "$e2e" -test.v -test.timeout "$test_timeout" -test.skip "$nobtf_re") \
+			</dev/null >"$lf" 2>&1 &
+		# (wait, unlike a foreground command, lets the INT/TERM trap run at once)
+		wait $!
 		rc=$?
 		t1=$(now)
 		read -r p f s final < <(parse_run "$lf")
@@ -236,7 +269,7 @@ build_initramfs() {
 boot_kernel() {
 	local label=$1 vmlinuz=$2 initrd=$3 t0 t1 rc
 	t0=$(now)
-	timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
+	in_group "vm-$label" "$vm_timeout" qemu-system-x86_64 \
 		-accel tcg,thread=multi -cpu max -m "$vm_mem" -smp "$vm_cpus" \
 		-nographic -no-reboot -nic none \
 		-kernel "$vmlinuz" -initrd "$initrd" \
@@ -245,6 +278,9 @@ boot_kernel() {
 	rc=$?
 	t1=$(now)
 	echo "$rc $(elapsed "$t0" "$t1")" >"$out/$label.vm"
+	guest_rows "$label" >"$out/$label.rows"
+	log "$label done in $(elapsed "$t0" "$t1")s: $(awk -F'|' '$3 != "boot" {n++; if ($4 == "PASS") p++} $3 == "boot" && $4 != "PASS" {b = ", " $8}
+		END {printf "%d/%d modes passed%s", p, n, b}' "$out/$label.rows")"
 }
 
 # guest_rows LABEL: the rows of one guest from its console log.
@@ -257,6 +293,7 @@ guest_rows() {
 	boot=$(sed -nE 's/^@@VMTEST BOOT uptime=([0-9.]+).*/\1/p' "$clean" | head -n1)
 	done_up=$(sed -nE 's/^@@VMTEST DONE uptime=([0-9.]+).*/\1/p' "$clean" | head -n1)
 	wall=${wall:-?}
+	[ -n "$rel" ] || rel=$(cut -d' ' -f4 "$(kernel_dir "$label")/stamp" 2>/dev/null)
 	rel=${rel:-?}
 	case "$qrc" in
 	0) why="qemu exit 0" ;;
@@ -297,7 +334,7 @@ run_guests() {
 	local kernels initrd label vmlinuz n=0 running=0 pids=() t0
 	command -v qemu-system-x86_64 >/dev/null || die "needs qemu-system-x86_64 (scripts/setup.sh --vm)"
 	command -v cpio >/dev/null || die "needs cpio (scripts/setup.sh --vm)"
-	is_static "$tracer" || die "$tracer is not statically linked: it cannot run in the initramfs (make static)"
+	is_static "$tracer" || die "$tracer is not statically linked: it cannot run in the initramfs (make build)"
 	is_static "$e2e" || die "$e2e is not statically linked: it cannot run in the initramfs (make e2e-bin)"
 	# shellcheck disable=SC2086
 	kernels=$("$root/scripts/fetch-kernels.sh" ${TCPV4CONNECT_KERNELS:-}) || die "fetching the kernels failed"
@@ -315,10 +352,6 @@ run_guests() {
 		n=$((n + 1))
 	done <<<"$kernels"
 	wait "${pids[@]}"
-	while read -r label vmlinuz; do
-		guest_rows "$label" >"$out/$label.rows"
-		log "$label done: vm wall $(cut -d' ' -f2 "$out/$label.vm")s, qemu exit $(cut -d' ' -f1 "$out/$label.vm")"
-	done <<<"$kernels"
 	: "$n"
 }
 
@@ -343,6 +376,28 @@ if [ "$host_run" != only ]; then
 fi
 [ ${#rowfiles[@]} -gt 0 ] || die "nothing ran"
 
+# show_failure FILE: the output of each failed top-level test of a driver run
+# (from its `=== RUN` to its `--- FAIL`, at most 80 lines each); the last 60
+# lines when no test failed by name (a panic, a timeout, a dead guest).
+show_failure() {
+	local shown
+	shown=$(tr -d '\r' <"$1" | awk '
+		/^=== RUN   [^\/]+$/ {n = 0}
+		{if (n < 80) buf[n] = $0; n++}
+		/^--- FAIL: / {
+			for (i = 0; i < n && i < 80; i++) print buf[i]
+			if (n > 80) print "    ... (" n - 80 " more lines)"
+			n = 0
+		}')
+	if [ -n "$shown" ]; then
+		echo "--- failed tests in $1:"
+		printf '%s\n' "$shown"
+	else
+		echo "--- last 60 lines of $1:"
+		tail -n 60 "$1"
+	fi
+}
+
 # Failed scenario runs: show their output.
 while IFS='|' read -r k rel mode res tests skip secs note; do
 	[ "$res" = FAIL ] || continue
@@ -355,10 +410,7 @@ while IFS='|' read -r k rel mode res tests skip secs note; do
 	else
 		f="$out/$k-$mode.out"
 	fi
-	if [ -s "$f" ]; then
-		echo "--- last 60 lines of $f:"
-		tail -n 60 "$f"
-	fi
+	[ -s "$f" ] && show_failure "$f"
 done < <(cat "${rowfiles[@]}")
 
 {

@@ -551,6 +551,9 @@ func TestHostileComm(t *testing.T) {
 // it works.
 func TestPrivileges(t *testing.T) {
 	e2e.RequireKernel(t)
+	// As on a systemd host: without CAP_SYS_ADMIN the tool cannot mount
+	// tracefs for itself.
+	e2e.EnsureTracefs(t)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
 
 	t.Run("unprivileged user", func(t *testing.T) {

@@ -35,7 +35,7 @@ func FuzzSanitize(f *testing.F) {
 		var e event.Event
 		e.Family = event.AFInet
 		copy(e.Comm[:], b)
-		row := NewV4Connect(true).Row(&e)
+		row := v4Text(true).Row(&e)
 		if strings.Count(row, "\n") != 1 || !strings.HasSuffix(row, "\n") {
 			t.Fatalf("row %q is not one line", row)
 		}

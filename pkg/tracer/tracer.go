@@ -311,7 +311,10 @@ func (t *Tracer) attach(cfg *Config, progs []string) error {
 		case "kretprobe_v6":
 			l, err = p.AttachKretprobe(cfg.V6Func)
 		case "tp_state":
-			l, err = p.AttachTracepoint("sock", "inet_sock_set_state")
+			err = withTracefs(func() (err error) {
+				l, err = p.AttachTracepoint("sock", "inet_sock_set_state")
+				return err
+			})
 		default: // fexit: the target was set before load
 			l, err = p.AttachGeneric()
 		}

@@ -70,7 +70,7 @@ func eventFromRow(t *testing.T, row string) event.Event {
 
 func TestV4ConnectMatchesReference(t *testing.T) {
 	blocks := reference(t)
-	f := NewV4Connect(false)
+	f := v4Text(false)
 	if got := f.Header(); got != blocks[""][0]+"\n" {
 		t.Errorf("header\n got %q\nwant %q", got, blocks[""][0]+"\n")
 	}
@@ -84,7 +84,7 @@ func TestV4ConnectMatchesReference(t *testing.T) {
 
 func TestV4ConnectTimestampsMatchReference(t *testing.T) {
 	blocks := reference(t)
-	f := NewV4Connect(true)
+	f := v4Text(true)
 	if got := f.Header(); got != blocks["-t"][0]+"\n" {
 		t.Errorf("header\n got %q\nwant %q", got, blocks["-t"][0]+"\n")
 	}
@@ -110,7 +110,7 @@ func TestV4ConnectTimestampsMatchReference(t *testing.T) {
 }
 
 func TestRowTruncatesAndSanitizesComm(t *testing.T) {
-	f := NewV4Connect(false)
+	f := v4Text(false)
 	e := event.Event{PID: 42, Family: event.AFInet, Dport: 443}
 	copy(e.Comm[:], "a\x1b[31mlong\tname\xff")
 	copy(e.Saddr[:], []byte{10, 0, 0, 1})
@@ -135,4 +135,9 @@ func TestSanitize(t *testing.T) {
 			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// v4Text is the formatter tcpv4connect runs with, without options but -t.
+func v4Text(timestamps bool) *Text {
+	return NewText(TextOptions{Layout: LayoutTCPV4Connect, Timestamps: timestamps})
 }
