@@ -1,10 +1,15 @@
-# tcpv4connect build. `make` builds ./tcpv4connect, one static binary.
+# tcpv4connect build. `make` builds ./tcpv4connect and ./tcpconnect, two
+# static binaries.
 SHELL      := /bin/bash
 # Go from the PATH, else where scripts/setup.sh puts it (evaluated lazily,
 # after the setup prerequisite has run).
 GO         ?= $(firstword $(shell command -v go) $(wildcard /usr/local/go/bin/go /usr/lib/go-1.23/bin/go))
 CLANG      ?= clang
+# Other distributions: scripts/setup.sh writes where it put libbpf 1.4.
+-include build/setup.mk
 LIBBPF_A   ?= /usr/lib/x86_64-linux-gnu/libbpf.a
+LIBBPF_INCLUDE ?= /usr/include
+LIBBPF_LDLIBS  ?= -lelf -lz
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 BPF_SRC    := c/tcpconnect.bpf.c
@@ -14,14 +19,14 @@ BPF_OBJ    := pkg/bpfobj/tcpconnect.bpf.o
 # Static link against libbpf 1.4 (bookworm-backports) plus libelf and zlib.
 export CC          := $(CLANG)
 export CGO_ENABLED := 1
-export CGO_CFLAGS  := -I/usr/include
-export CGO_LDFLAGS := $(LIBBPF_A) -lelf -lz
+export CGO_CFLAGS  := -I$(LIBBPF_INCLUDE)
+export CGO_LDFLAGS := $(LIBBPF_A) $(LIBBPF_LDLIBS)
 GOFLAGS_STATIC := -tags netgo,osusergo -ldflags '-s -w -X main.version=$(VERSION) -extldflags "-static"'
 GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: all setup setup-vm bpf build run test lint vmtest e2e-bin check bench clean
+.PHONY: all setup setup-vm setup-bench bpf build run test lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak clean
 all: build
 
 setup:
@@ -29,6 +34,9 @@ setup:
 
 setup-vm:
 	@scripts/setup.sh --vm
+
+setup-bench:
+	@scripts/setup.sh --bench
 
 bpf: $(BPF_OBJ)
 $(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
@@ -48,7 +56,7 @@ e2e-bin: setup $(BPF_OBJ)
 	$(GO) test -c $(GOTEST_STATIC) -o build/e2e-tcpconnect.test ./cmd/tcpconnect
 
 lint: $(BPF_OBJ)
-	@test -z "$$(gofmt -l cmd pkg)" || { gofmt -l cmd pkg; exit 1; }
+	@test -z "$$(gofmt -l cmd pkg bench)" || { gofmt -l cmd pkg bench; exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
@@ -57,8 +65,31 @@ lint: $(BPF_OBJ)
 test: build
 	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 ./...
 
+# The kernel matrix: every attach mode of both commands on Debian's 5.10,
+# 6.1 and 6.12 kernels in qemu, plus the host; see scripts/vmtest.sh.
+vmtest: build e2e-bin setup-vm
+	scripts/vmtest.sh ./tcpv4connect build/e2e.test
+	TCPV4CONNECT_HOST=0 TCPV4CONNECT_VM_MODES="fentry kprobe tracepoint auto" \
+		TCPV4CONNECT_VMTEST_OUT=build/vmtest-tcpconnect \
+		scripts/vmtest.sh ./tcpconnect build/e2e-tcpconnect.test
+
+kernels: setup-vm
+	scripts/fetch-kernels.sh
+
+# Each fuzz target for a short, bounded time (the corpora also run in test).
+fuzz: $(BPF_OBJ)
+	scripts/fuzz.sh 10
+
+# Benchmarks against libbpf-tools, bcc and bpftrace: bench/RESULTS.md.
+bench: build setup-bench
+	bench/run.sh
+bench-smoke: build setup-bench
+	bench/run.sh --smoke
+bench-soak: build setup-bench
+	bench/run.sh --soak
+
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-vm lint test vmtest
+check: setup-bench lint test fuzz vmtest bench-smoke
 
 clean:
 	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)

@@ -24,6 +24,14 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/debian-mirror.sh
 . "$here/lib/debian-mirror.sh"
+# Other distributions (Ubuntu, Fedora, Debian 13; e.g. the Vagrant boxes).
+# shellcheck source=scripts/lib/distro.sh
+. "$here/lib/distro.sh"
+distro_detect
+if [ "$DISTRO_ID" != debian ] || [ "${DISTRO_VERSION%%.*}" != 12 ]; then
+	distro_setup "$@"
+	exit
+fi
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

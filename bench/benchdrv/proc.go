@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -94,9 +93,8 @@ func countDir(path string) int {
 // that the first event a tracer reports can be timed. Lines carry this
 // program's comm. It runs its own listener.
 type canary struct {
-	fd   int
-	sa   *unix.SockaddrInet4
-	stop atomic.Bool
+	fd int
+	sa *unix.SockaddrInet4
 }
 
 func newCanary() (*canary, error) {
