@@ -42,42 +42,47 @@ const (
 	linkInfoKprobeMiss = 48 // perf_event.kprobe.missed, kernel 6.7+
 )
 
-// KprobeMisses reads the miss counts of the kprobe mode's probes from the
-// kernel: from each kprobe link's info (perf_event.kprobe.missed, kernel 6.7
-// and later), or for legacy tracefs kprobes from kprobe_profile. It returns
-// a zero, known count in the other modes, which have no kprobes.
+// KprobeMisses returns how many connects the kprobe mode did not see
+// because their kretprobe did not fire. The BPF programs count the
+// connects the kprobe stored and the kretprobe found again: that works on
+// every kernel and, like -p, counts only the traced connects. Should the
+// counters be unreadable, the kernel's own count is used: each kprobe
+// link's info (perf_event.kprobe.missed, kernel 6.7 and later), or for
+// legacy tracefs kprobes kprobe_profile. It returns a zero, known count in
+// the other modes, which have no kprobes. Read it after the load stops: a
+// connect still inside tcp_v4_connect would count as a miss.
 func (t *Tracer) KprobeMisses() Misses {
 	if t.mode != ModeKprobe {
 		return Misses{Known: true}
 	}
+	ks, err := t.Stats()
+	if err == nil {
+		if ks.KprobeEntries < ks.Kretprobes {
+			return Misses{Why: fmt.Sprintf("inconsistent counters: %d entries, %d returns", ks.KprobeEntries, ks.Kretprobes)}
+		}
+		return Misses{N: ks.KprobeEntries - ks.Kretprobes, Known: true}
+	}
+	why := err.Error()
 	var total uint64
-	why := ""
+	linkOK := true
 	for _, l := range t.links {
 		if l == nil {
 			continue
 		}
 		n, ok, reason := linkMissed(l.FileDescriptor())
 		if !ok {
-			why = reason
+			why += "; " + reason
+			linkOK = false
 			break
 		}
 		total += n
 	}
-	if why == "" {
+	if linkOK {
 		return Misses{N: total, Known: true}
 	}
-	// Legacy kprobes (created through tracefs) are listed in kprobe_profile
-	// with their miss counts; libbpf names them libbpf_<pid>_<func>_....
+	// libbpf names legacy kprobes libbpf_<pid>_<func>_....
 	if n, ok := legacyMissed(os.Getpid()); ok {
 		return Misses{N: n, Known: true}
-	}
-	// Older kernels do not say: our own entry/return counters do. A
-	// connect still inside tcp_v4_connect when this is read counts as a
-	// miss, so read it after the load stops.
-	if ks, err := t.Stats(); err == nil && ks.KprobeEntries >= ks.Kretprobes {
-		return Misses{N: ks.KprobeEntries - ks.Kretprobes, Known: true}
-	} else if err != nil {
-		why += "; " + err.Error()
 	}
 	return Misses{Why: why}
 }
