@@ -5,6 +5,7 @@ SHELL      := /bin/bash
 # after the setup prerequisite has run).
 GO         ?= $(firstword $(shell command -v go) $(wildcard /usr/local/go/bin/go /usr/lib/go-1.23/bin/go))
 CLANG      ?= clang
+LLVM_STRIP ?= llvm-strip
 # Other distributions: scripts/setup.sh writes where it put libbpf 1.4.
 -include build/setup.mk
 LIBBPF_A   ?= /usr/lib/x86_64-linux-gnu/libbpf.a
@@ -40,7 +41,9 @@ setup-bench:
 
 bpf: $(BPF_OBJ)
 $(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ic -c $(BPF_SRC) -o $@
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ic -c $(BPF_SRC) -o $@.tmp
+	@# DWARF is dead weight in the binary and at load; BTF (kept) is what libbpf needs.
+	$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
 
 build: setup $(BPF_OBJ)
 	$(GO) build $(GOFLAGS_STATIC) -o tcpv4connect ./cmd/tcpv4connect

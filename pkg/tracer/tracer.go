@@ -225,6 +225,9 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 	if err := setGlobals(t.mod, cfg, m); err != nil {
 		return t, err
 	}
+	if err := shrinkUnused(t.mod, cfg, m); err != nil {
+		return t, err
+	}
 	if err := t.mod.BPFLoadObject(); err != nil {
 		return t, fmt.Errorf("load: %w", explain(m, err))
 	}
@@ -244,6 +247,31 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 		return t, fmt.Errorf("perf buffer: %w", explain(m, err))
 	}
 	return t, nil
+}
+
+// shrinkUnused gives the maps this configuration never touches a single
+// entry: hash maps are preallocated, and creating the outcome tracker's
+// 16384 slots costs memory and start-up time for nothing.
+func shrinkUnused(mod *bpf.Module, cfg *Config, m Mode) error {
+	unused := map[string]bool{
+		"inflight_v4": m != ModeKprobe || !cfg.IPv4,
+		"inflight_v6": m != ModeKprobe || !cfg.IPv6,
+		"syn_sent":    !cfg.Outcome,
+		"counts":      !cfg.Count,
+	}
+	for name, skip := range unused {
+		if !skip {
+			continue
+		}
+		bm, err := mod.GetMap(name)
+		if err != nil {
+			return fmt.Errorf("map %s: %w", name, err)
+		}
+		if err := bm.SetMaxEntries(1); err != nil {
+			return fmt.Errorf("shrink map %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func setGlobals(mod *bpf.Module, cfg *Config, m Mode) error {
