@@ -27,7 +27,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: all setup setup-vm setup-bench bpf build run test lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak clean
+.PHONY: all setup setup-vm setup-bench bpf build run test lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
 all: build
 
 setup:
@@ -91,8 +91,13 @@ bench-smoke: build setup-bench
 bench-soak: build setup-bench
 	bench/run.sh --soak
 
+# No box can be downloaded here: CI checks the Vagrantfile offline.
+vagrant-validate:
+	@scripts/setup.sh --vagrant
+	vagrant validate
+
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-bench lint test fuzz vmtest bench-smoke
+check: setup-bench lint test fuzz vmtest bench-smoke vagrant-validate
 
 clean:
 	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)

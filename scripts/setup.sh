@@ -4,14 +4,16 @@
 #   scripts/setup.sh          build deps (clang, bpftool, libbpf 1.4 from backports, libelf, zlib)
 #   scripts/setup.sh --vm     also what `make vmtest` needs (qemu, busybox-static, cpio)
 #   scripts/setup.sh --bench  also the peer tools `make bench` compares against
+#   scripts/setup.sh --vagrant   also vagrant, to check the Vagrantfile offline
 set -euo pipefail
 
-want_vm=0 want_bench=0
+want_vm=0 want_bench=0 want_vagrant=0
 for a in "$@"; do
 	case "$a" in
 	--vm) want_vm=1 ;;
 	--bench) want_vm=1 want_bench=1 ;;
-	*) echo "setup.sh: unknown option $a (use --vm or --bench)" >&2; exit 2 ;;
+	--vagrant) want_vagrant=1 ;;
+	*) echo "setup.sh: unknown option $a (use --vm, --bench or --vagrant)" >&2; exit 2 ;;
 	esac
 done
 
@@ -40,6 +42,9 @@ for p in clang llvm bpftool libelf-dev zlib1g-dev make pkg-config iproute2 libca
 done
 if [ "$want_vm" = 1 ]; then
 	for p in qemu-system-x86 busybox-static cpio; do have_pkg "$p" || need+=("$p"); done
+fi
+if [ "$want_vagrant" = 1 ]; then
+	have_pkg vagrant || need+=(vagrant)
 fi
 if [ "$want_bench" = 1 ]; then
 	for p in libbpf-tools bpfcc-tools bpftrace debootstrap; do have_pkg "$p" || need+=("$p"); done

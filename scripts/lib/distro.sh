@@ -242,8 +242,11 @@ distro_setup() {
 			want_vm=1
 			echo "setup: the bench peers (libbpf-tools, bcc, bpftrace) are installed on Debian only" >&2
 			;;
+		--vagrant)
+			echo "setup: install vagrant from your distribution or HashiCorp to validate the Vagrantfile" >&2
+			;;
 		*)
-			echo "setup: unknown option $a (use --vm or --bench)" >&2
+			echo "setup: unknown option $a (use --vm, --bench or --vagrant)" >&2
 			return 2
 			;;
 		esac
