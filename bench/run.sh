@@ -10,6 +10,9 @@
 #                           bench/raw/soak-host.json, then the report again
 #   bench/run.sh --report   only rewrite the report from bench/raw/*.json
 #
+# bench/before/ keeps the first run (RESULTS.md, results.json) as it was
+# committed; the report compares this run's goals against it.
+#
 # Environment: BENCH_VM=0 skips the VM; BENCH_VM_KERNEL (default 6.1) picks
 # the kernel label of scripts/kernels.txt; BENCH_SOAK (default 10m).
 set -euo pipefail
@@ -45,7 +48,13 @@ CGO_ENABLED=0 go build -trimpath -o "$bin/connloop" ./bench/connloop
 report() { # OUT-DIR FILES...
 	local dir=$1
 	shift
-	"$bin/benchdrv" report -md "$dir/RESULTS.md" -json "$dir/results.json" -notes "$here/FINDINGS.md" "$@"
+	local before=()
+	# The committed results of an earlier run, kept for the before/after
+	# comparison (issue 5: "the results file keeps the before and after").
+	if [ "$dir" = bench ] && [ -f bench/before/results.json ]; then
+		before=(-before bench/before/results.json)
+	fi
+	"$bin/benchdrv" report -md "$dir/RESULTS.md" -json "$dir/results.json" -notes "$here/FINDINGS.md" "${before[@]}" "$@"
 	log "wrote $dir/RESULTS.md and $dir/results.json"
 }
 

@@ -32,6 +32,15 @@ type summary struct {
 	Rows      []row      `json:"rows"`
 	Envs      []*Results `json:"envs"`
 	Notes     []string   `json:"notes,omitempty"`
+	// Before is the earlier run the report compares against (its rows
+	// only; its raw measurements stay in its own file).
+	Before *beforeRef `json:"before,omitempty"`
+}
+
+type beforeRef struct {
+	Path      string `json:"path"`
+	Generated string `json:"generated"`
+	Rows      []row  `json:"rows"`
 }
 
 func cmdReport(args []string) error {
@@ -39,6 +48,7 @@ func cmdReport(args []string) error {
 	md := fs.String("md", "bench/RESULTS.md", "markdown table to write")
 	js := fs.String("json", "bench/results.json", "machine-readable results to write")
 	notes := fs.String("notes", "", "markdown appended after the table (findings)")
+	before := fs.String("before", "", "summary (results.json) of an earlier run: adds a before/after table")
 	var extra stringList
 	fs.Var(&extra, "note", "one-line note for the table (repeatable), e.g. why a peer could not run")
 	_ = fs.Parse(args)
@@ -57,6 +67,17 @@ func cmdReport(args []string) error {
 	sum := summary{Generated: time.Now().UTC().Format(time.RFC3339), Envs: envs, Notes: extra}
 	for _, e := range envs {
 		sum.Rows = append(sum.Rows, rows(e)...)
+	}
+	if *before != "" {
+		b, err := os.ReadFile(*before)
+		if err != nil {
+			return err
+		}
+		var prev summary
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return fmt.Errorf("%s: %w", *before, err)
+		}
+		sum.Before = &beforeRef{Path: *before, Generated: prev.Generated, Rows: prev.Rows}
 	}
 	b, _ := json.MarshalIndent(sum, "", " ")
 	if err := os.WriteFile(*js, append(b, '\n'), 0o644); err != nil {
@@ -376,8 +397,13 @@ func markdown(s *summary, notes string) string {
 		if e.Smoke {
 			mode = " (SMOKE run: one short repetition, not a measurement)"
 		}
-		fmt.Fprintf(&b, "- **%s**: kernel %s, %d vCPUs, %d repetitions of %.0f s load runs, connectors %v, %.0f s wall%s.\n",
-			e.Env, e.Kernel, e.NCPU, e.Reps, e.DurSecs, e.Conns, e.WallSecs, mode)
+		if sk := e.Soak; sk != nil {
+			fmt.Fprintf(&b, "- **%s**: kernel %s, %d vCPUs, soak of %s for %.0f s at %.0f connects/s paced, %.0f s wall%s.\n",
+				e.Env, e.Kernel, e.NCPU, sk.Tool, sk.Secs, sk.Rate, e.WallSecs, mode)
+		} else {
+			fmt.Fprintf(&b, "- **%s**: kernel %s, %d vCPUs, %d repetitions of %.0f s load runs, connectors %v, %.0f s wall%s.\n",
+				e.Env, e.Kernel, e.NCPU, e.Reps, e.DurSecs, e.Conns, e.WallSecs, mode)
+		}
 		for _, f := range e.Failures {
 			fmt.Fprintf(&b, "  - failure: %s\n", firstLine(f))
 		}
@@ -385,13 +411,25 @@ func markdown(s *summary, notes string) string {
 	for _, n := range s.Notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
+	if s.Before != nil {
+		fmt.Fprintf(&b, "- **before**: the run of %s, kept as %s (with its table in %s); the section \"Goals: before and after\" compares the two.\n",
+			s.Before.Generated, s.Before.Path, strings.TrimSuffix(s.Before.Path, "results.json")+"RESULTS.md")
+	}
 	b.WriteString("\nTools: `tcpv4connect` (ours, one row per attach mode), libbpf-tools `tcpconnect` (C, kprobe), bcc `tcpconnect-bpfcc` (Python + LLVM, kprobe), bpftrace with `bench/tcpconnect-tp.bt` (tracepoint sock:inet_sock_set_state). ")
 	b.WriteString("Every tool's stdout is a pty (as run by a user), its stderr a pipe.\n\n")
 	var goals []row
 	for _, e := range s.Envs {
 		fmt.Fprintf(&b, "## %s (kernel %s)\n\n", e.Env, e.Kernel)
-		b.WriteString("| figure | tool | mode | median | spread (min..max) | n | ratio / detail | goal | met |\n")
-		b.WriteString("|---|---|---|---:|---|---:|---|---|---|\n")
+		n := 0
+		for _, r := range s.Rows {
+			if r.Env == e.Env {
+				n++
+			}
+		}
+		if n > 0 {
+			b.WriteString("| figure | tool | mode | median | spread (min..max) | n | ratio / detail | goal | met |\n")
+			b.WriteString("|---|---|---|---:|---|---:|---|---|---|\n")
+		}
 		for _, r := range s.Rows {
 			if r.Env != e.Env {
 				continue
@@ -407,7 +445,12 @@ func markdown(s *summary, notes string) string {
 			fmt.Fprintf(&b, "### Soak (%s, %.0f s at %.0f connects/s paced)\n\n", sk.Tool, sk.Secs, sk.Rate)
 			fmt.Fprintf(&b, "- connects %d, reported %d, lost %d; tracer CPU %.1f us per connect\n", sk.Attempts, sk.Reported, sk.Lost, sk.CPUPerCon)
 			fmt.Fprintf(&b, "- RSS first %.1f MiB, last %.1f MiB, max %.1f MiB: %s\n", sk.RSSFirst/1024, sk.RSSLast/1024, sk.RSSMax/1024, flat(sk.RSSFlat))
-			fmt.Fprintf(&b, "- tasks (threads) %d..%d: %s; open fds %d..%d: %s\n\n", sk.TasksMin, sk.TasksMax, flat(sk.TaskFlat), sk.FDsMin, sk.FDsMax, flat(sk.FDFlat))
+			if n := len(sk.Samples); n > 0 {
+				first, last := sk.Samples[0], sk.Samples[n-1]
+				fmt.Fprintf(&b, "- tasks (threads; the goroutine-count proxy) first %d, last %d, max %d: %s; open fds first %d, last %d, max %d: %s\n",
+					first.Tasks, last.Tasks, sk.TasksMax, flat(sk.TaskFlat), first.FDs, last.FDs, sk.FDsMax, flat(sk.FDFlat))
+				fmt.Fprintf(&b, "- VmHWM first %.1f MiB, last %.1f MiB\n\n", first.HWMKiB/1024, last.HWMKiB/1024)
+			}
 			b.WriteString("| t (s) | RSS MiB | VmHWM MiB | tasks | fds | connects | reported | lost |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 			for _, x := range sk.Samples {
 				fmt.Fprintf(&b, "| %.0f | %.1f | %.1f | %d | %d | %d | %d | %d |\n", x.T, x.RSSKiB/1024, x.HWMKiB/1024, x.Tasks, x.FDs, x.Attempts, x.Reported, x.Lost)
@@ -415,7 +458,9 @@ func markdown(s *summary, notes string) string {
 			b.WriteString("\n")
 		}
 	}
-	if len(goals) > 0 {
+	if s.Before != nil {
+		beforeAfter(&b, s)
+	} else if len(goals) > 0 {
 		b.WriteString("## Goals\n\n| env | goal | tool | figure | value | met |\n|---|---|---|---|---|---|\n")
 		for _, r := range goals {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s %s (%s) | %s |\n", r.Env, r.Goal, r.Tool, r.Figure, fmtNum(r.Median), r.Unit, r.Ratio, r.Met)
@@ -441,4 +486,46 @@ func flat(ok bool) string {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// beforeAfter writes the goal rows of this run next to the same rows
+// (env, figure, tool) of the earlier run, plus the tracer-CPU rows of ours
+// and libbpf-tools that explain the overhead goals.
+func beforeAfter(b *strings.Builder, s *summary) {
+	type key struct{ env, fig, tool string }
+	prev := map[key]row{}
+	for _, r := range s.Before.Rows {
+		prev[key{r.Env, r.Figure, r.Tool}] = r
+	}
+	cell := func(r row) string {
+		c := fmt.Sprintf("%s %s (%s..%s)", fmtNum(r.Median), r.Unit, fmtNum(r.Min), fmtNum(r.Max))
+		if r.Ratio != "" {
+			c += "; " + r.Ratio
+		}
+		return c
+	}
+	fmt.Fprintf(b, "## Goals: before and after\n\nBefore: %s (%s). After: this run (%s). "+
+		"Each cell: median (min..max) and the ratio measured in the same run; compare ratios, not absolute figures, across runs.\n\n",
+		s.Before.Generated, s.Before.Path, s.Generated)
+	b.WriteString("| env | figure | tool | goal | before | met before | after | met after |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range s.Rows {
+		// Context: the tracer's own CPU per connect, ours against the peer
+		// it is compared with in that environment.
+		context := strings.HasPrefix(r.Figure, "tracer process CPU us per connect") &&
+			((strings.HasPrefix(r.Env, "vm") && (r.Tool == "libbpf-tools" || r.Tool == "ours-kprobe")) ||
+				(r.Env == "host" && (r.Tool == "bpftrace" || r.Tool == "ours-tracepoint")))
+		if r.Goal == "" && !context {
+			continue
+		}
+		bc, bm := "-", "-"
+		if p, ok := prev[key{r.Env, r.Figure, r.Tool}]; ok {
+			bc, bm = cell(p), p.Met
+		}
+		goalText, met := r.Goal, r.Met
+		if context {
+			goalText, met = "(context)", ""
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Env, r.Figure, r.Tool, goalText, bc, bm, cell(r), met)
+	}
+	b.WriteString("\n")
 }
