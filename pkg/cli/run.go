@@ -45,10 +45,6 @@ type Command struct {
 // Run parses args into root (the command's options struct, which embeds
 // opts) and runs the command. It returns the exit code.
 func Run(cmd Command, root any, opts *Options, args []string, stdout, stderr io.Writer) int {
-	// With transparent huge pages set to "always" (Debian's default), the
-	// short-lived buffers of libbpf's kernel BTF parse grow the peak RSS in
-	// 2 MiB steps; a tracer gains nothing from huge pages.
-	_ = unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0)
 	code := parse(cmd, root, args, stdout, stderr)
 	if code >= 0 {
 		return code

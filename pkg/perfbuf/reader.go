@@ -6,14 +6,11 @@ package perfbuf
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -27,12 +24,7 @@ type Map interface {
 
 // Reader owns one perf ring per online CPU.
 type Reader struct {
-	epfd int
-	// ep is epfd handed to Go's poller: a goroutine waiting for samples
-	// is parked there instead of holding a thread in epoll_wait, which
-	// saves the runtime's thread hand-offs on every wakeup.
-	ep      *os.File
-	rc      syscall.RawConn
+	epfd    int
 	rings   []*ring
 	ready   []unix.EpollEvent
 	scratch []byte
@@ -99,13 +91,6 @@ func Open(m Map, pages int) (r *Reader, err error) {
 		}
 	}
 	r.ready = make([]unix.EpollEvent, len(r.rings))
-	if err := unix.SetNonblock(r.epfd, true); err != nil {
-		return r, fmt.Errorf("epoll nonblock: %w", err)
-	}
-	r.ep = os.NewFile(uintptr(r.epfd), "perf-epoll")
-	if r.rc, err = r.ep.SyscallConn(); err != nil {
-		return r, fmt.Errorf("epoll poller: %w", err)
-	}
 	return r, nil
 }
 
@@ -113,12 +98,9 @@ func Open(m Map, pages int) (r *Reader, err error) {
 // sample gets each raw sample, valid only during the call; lost gets the
 // counts of samples the kernel dropped because a ring was full.
 func (r *Reader) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) error {
-	if timeoutMs > 0 && !r.waiting() {
-		_ = r.ep.SetReadDeadline(time.Now().Add(time.Duration(timeoutMs) * time.Millisecond))
-		err := r.rc.Read(func(uintptr) bool { return r.waiting() })
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("wait for perf rings: %w", err)
-		}
+	_, err := unix.EpollWait(r.epfd, r.ready, timeoutMs)
+	if err != nil && err != unix.EINTR {
+		return fmt.Errorf("epoll_wait: %w", err)
 	}
 	// Reading every ring, not only the ready ones, costs little and also
 	// empties rings whose wakeup raced with the previous read.
@@ -126,13 +108,6 @@ func (r *Reader) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) err
 		r.drain(rg, sample, lost)
 	}
 	return nil
-}
-
-// waiting reports whether any ring has data, without blocking; it also
-// consumes the epoll readiness, so that the poller parks until new data.
-func (r *Reader) waiting() bool {
-	n, err := unix.EpollWait(r.epfd, r.ready, 0)
-	return err == nil && n > 0
 }
 
 // Record types and header size, from linux/perf_event.h.
@@ -200,10 +175,7 @@ func (r *Reader) Close() {
 		unix.Close(rg.fd)
 	}
 	r.rings = nil
-	if r.ep != nil {
-		r.ep.Close() // closes epfd
-		r.ep, r.epfd = nil, -1
-	} else if r.epfd >= 0 {
+	if r.epfd >= 0 {
 		unix.Close(r.epfd)
 		r.epfd = -1
 	}
