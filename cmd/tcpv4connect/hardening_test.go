@@ -440,6 +440,8 @@ func TestKretprobeMissesForced(t *testing.T) {
 		t.Fatalf("no kretprobe miss report at exit; stderr:\n%s", stderr)
 	case !known:
 		t.Errorf("want a known kretprobe miss count, but the tracer says: %s", lastLines(stderr, 1))
+	case kernelAtLeast(6, 7) && !strings.Contains(stderr, "the kernel's count for the probes"):
+		t.Errorf("kernel 6.7+ counts misses in the kprobe links' info, but the report lacks it: %s", lastLines(stderr, 1))
 	case misses == 0:
 		t.Errorf("%d threads asleep in a kretprobe'd function at once, %d returns seen, but 0 misses reported", threads, rows)
 	default:

@@ -21,6 +21,10 @@ type Misses struct {
 	N     uint64
 	Known bool   // false when the kernel does not say
 	Why   string // when !Known: why not
+	// Probe is the kernel's own miss count for the probes, from their
+	// link info (6.7+), when it has one. It covers every process that
+	// went through the probes, not only the traced ones.
+	Probe *uint64
 }
 
 // String renders the exit report's wording.
@@ -28,7 +32,11 @@ func (m Misses) String() string {
 	if !m.Known {
 		return "kretprobe misses unknown: " + m.Why
 	}
-	return fmt.Sprintf("%d kretprobe misses", m.N)
+	s := fmt.Sprintf("%d kretprobe misses", m.N)
+	if m.Probe != nil {
+		s += fmt.Sprintf(" (the kernel's count for the probes, all processes: %d)", *m.Probe)
+	}
+	return s
 }
 
 const (
@@ -55,36 +63,43 @@ func (t *Tracer) KprobeMisses() Misses {
 	if t.mode != ModeKprobe {
 		return Misses{Known: true}
 	}
+	probe, linkErr := t.linkMisses()
 	ks, err := t.Stats()
 	if err == nil {
 		if ks.KprobeEntries < ks.Kretprobes {
 			return Misses{Why: fmt.Sprintf("inconsistent counters: %d entries, %d returns", ks.KprobeEntries, ks.Kretprobes)}
 		}
-		return Misses{N: ks.KprobeEntries - ks.Kretprobes, Known: true}
+		m := Misses{N: ks.KprobeEntries - ks.Kretprobes, Known: true}
+		if linkErr == "" {
+			m.Probe = &probe
+		}
+		return m
 	}
-	why := err.Error()
+	if linkErr == "" {
+		return Misses{N: probe, Known: true}
+	}
+	// libbpf names legacy kprobes libbpf_<pid>_<func>_....
+	if n, ok := legacyMissed(os.Getpid()); ok {
+		return Misses{N: n, Known: true}
+	}
+	return Misses{Why: err.Error() + "; " + linkErr}
+}
+
+// linkMisses sums the kernel's miss counts of the kprobe links; the
+// string says why there are none.
+func (t *Tracer) linkMisses() (uint64, string) {
 	var total uint64
-	linkOK := true
 	for _, l := range t.links {
 		if l == nil {
 			continue
 		}
 		n, ok, reason := linkMissed(l.FileDescriptor())
 		if !ok {
-			why += "; " + reason
-			linkOK = false
-			break
+			return 0, reason
 		}
 		total += n
 	}
-	if linkOK {
-		return Misses{N: total, Known: true}
-	}
-	// libbpf names legacy kprobes libbpf_<pid>_<func>_....
-	if n, ok := legacyMissed(os.Getpid()); ok {
-		return Misses{N: n, Known: true}
-	}
-	return Misses{Why: why}
+	return total, ""
 }
 
 // linkMissed returns the missed count of one kprobe link.
