@@ -4,10 +4,12 @@ package stream
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 )
@@ -57,6 +59,7 @@ func Run(ctx context.Context, src Source, out io.Writer, opt Options) (Stats, er
 			timeout = 0
 		}
 		err := src.Poll(timeout, s.sample, s.lost)
+		s.emit()
 		if s.err != nil {
 			return s.st, s.err
 		}
@@ -86,16 +89,16 @@ func ReportLost(out io.Writer, n uint64, opt Options) error {
 }
 
 type runner struct {
-	w   *bufio.Writer
-	opt Options
-	st  Stats
-	err error // first write error: stop at the end of the cycle
+	w     *bufio.Writer
+	opt   Options
+	st    Stats
+	err   error         // first write error: stop at the end of the cycle
+	batch []event.Event // this cycle's events, reused from cycle to cycle
 }
 
+// sample decodes into the batch; emit prints it. Each CPU has its own
+// ring, so one cycle's samples arrive grouped by CPU, not by time.
 func (s *runner) sample(raw []byte) {
-	if s.err != nil {
-		return
-	}
 	ev, err := event.Decode(raw)
 	if err != nil {
 		s.st.Malformed++
@@ -103,11 +106,23 @@ func (s *runner) sample(raw []byte) {
 		return
 	}
 	s.st.Events++
-	if line := s.opt.Format(&ev); line != "" {
-		if _, err := s.w.WriteString(line); err != nil {
-			s.err = ErrOutputClosed
+	s.batch = append(s.batch, ev)
+}
+
+// emit writes the cycle's events in kernel-timestamp order.
+func (s *runner) emit() {
+	slices.SortStableFunc(s.batch, func(a, b event.Event) int { return cmp.Compare(a.TsNs, b.TsNs) })
+	for i := range s.batch {
+		if s.err != nil {
+			break
+		}
+		if line := s.opt.Format(&s.batch[i]); line != "" {
+			if _, err := s.w.WriteString(line); err != nil {
+				s.err = ErrOutputClosed
+			}
 		}
 	}
+	s.batch = s.batch[:0]
 }
 
 func (s *runner) lost(n uint64) {
