@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -207,10 +208,10 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 		if err != nil {
 			return t, fmt.Errorf("program %s: %w", name, err)
 		}
-		if err := p.SetAutoload(contains(want, name)); err != nil {
+		if err := p.SetAutoload(slices.Contains(want, name)); err != nil {
 			return t, fmt.Errorf("autoload %s: %w", name, err)
 		}
-		if m == ModeFentry && contains(want, name) {
+		if m == ModeFentry && slices.Contains(want, name) {
 			fn := cfg.V4Func
 			if name == "fexit_v6" {
 				fn = cfg.V6Func
@@ -416,13 +417,4 @@ func (t *Tracer) Close() {
 			*fd = -1
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
