@@ -15,6 +15,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
+#define EEXIST 17
 /* include/net/tcp_states.h */
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
@@ -30,7 +31,7 @@ const volatile bool trace_v6 = false;
 const volatile bool report_failed = false; /* also emit ret != 0 */
 const volatile bool do_count = false;      /* count in the kernel, emit nothing */
 const volatile bool track_outcome = false; /* report the handshake result instead */
-const volatile bool tp_emits_connect = false; /* tracepoint attach mode */
+const volatile bool tracepoint_mode = false; /* the state hook reports connects */
 
 struct pending {
 	struct sock *sk;
@@ -39,32 +40,40 @@ struct pending {
 };
 
 /* In flight between kprobe and kretprobe, keyed by thread. Separate maps
- * because tcp_v6_connect calls tcp_v4_connect for v4-mapped addresses. */
+ * because tcp_v6_connect calls tcp_v4_connect for v4-mapped addresses.
+ * LRU: an entry whose kretprobe was missed would otherwise stay for good;
+ * an evicted live entry shows up as a miss (entry count - return count). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
 	__type(value, struct pending);
 } inflight_v4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
 	__type(value, struct pending);
 } inflight_v6 SEC(".maps");
 
-/* Connects in SYN_SENT whose result is awaited (outcome mode), keyed by sock. */
+/* Connects in SYN_SENT whose result is awaited (outcome mode), keyed by
+ * sock. Not LRU, which would evict without a word: a failed insert is
+ * counted instead. Every socket leaves SYN_SENT through the tracepoint, so
+ * entries do not go stale. Sized for ~500 connects/s to a black-holed host
+ * retried for 127 s; allocated on use, so an idle map costs nothing. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct event);
 } syn_sent SEC(".maps");
 
+/* bcc's tcpconnect sizes its counts the same. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 10240);
 	__type(key, struct count_key);
 	__type(value, __u64);
 } counts SEC(".maps");
@@ -169,16 +178,35 @@ static __always_inline void count_event(const struct event *e)
 {
 	struct count_key key = {};
 	__u64 one = 1, *val;
+	long err;
 
 	__builtin_memcpy(key.saddr, e->saddr, sizeof(key.saddr));
 	__builtin_memcpy(key.daddr, e->daddr, sizeof(key.daddr));
 	key.family = e->family;
 	key.dport = e->dport;
 	val = bpf_map_lookup_elem(&counts, &key);
-	if (val)
+	if (val) {
 		__sync_fetch_and_add(val, 1);
-	else
-		bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+		return;
+	}
+	err = bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Another CPU inserted the key first: add to its entry. */
+		val = bpf_map_lookup_elem(&counts, &key);
+		if (val) {
+			__sync_fetch_and_add(val, 1);
+			return;
+		}
+	}
+	if (err)
+		stat_inc(STAT_COUNT_FULL);
+}
+
+/* Stores a connect until its handshake ends. */
+static __always_inline void track(__u64 sk, struct event *e)
+{
+	if (bpf_map_update_elem(&syn_sent, &sk, e, BPF_ANY))
+		stat_inc(STAT_OUTCOME_FULL);
 }
 
 /* Hands a finished connect event to user space, the counters, or the
@@ -186,7 +214,7 @@ static __always_inline void count_event(const struct event *e)
 static __always_inline void submit_connect(void *ctx, struct event *e, __u64 sk)
 {
 	if (track_outcome && e->ret == 0) {
-		bpf_map_update_elem(&syn_sent, &sk, e, BPF_ANY);
+		track(sk, e);
 		return;
 	}
 	if (do_count) {
@@ -241,7 +269,8 @@ static __always_inline int handle_return(void *ctx, struct pending *p, int ret, 
 }
 
 /* Reads what the entry knows. Returns false when the connect is not ours:
- * filtered, or a v4-mapped tcp_v6_connect (tcp_v4_connect reports it). */
+ * filtered, or a v4-mapped tcp_v6_connect that tcp_v4_connect reports. As
+ * with bcc, IPv6 alone reports a v4-mapped connect as IPv6. */
 static __always_inline bool read_entry(struct pending *p, struct sock *sk,
 				       struct sockaddr *uaddr, int ipver)
 {
@@ -259,7 +288,7 @@ static __always_inline bool read_entry(struct pending *p, struct sock *sk,
 
 	bpf_core_read(p->daddr, 16, &sin6->sin6_addr);
 	p->dport = bpf_ntohs(BPF_CORE_READ(sin6, sin6_port));
-	return !is_v4_mapped(p->daddr);
+	return !trace_v4 || !is_v4_mapped(p->daddr);
 }
 
 static __always_inline int kprobe_entry(void *map, struct sock *sk, struct sockaddr *uaddr, int ipver)
@@ -267,7 +296,11 @@ static __always_inline int kprobe_entry(void *map, struct sock *sk, struct socka
 	struct pending p = {};
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (read_entry(&p, sk, uaddr, ipver) && !bpf_map_update_elem(map, &tid, &p, BPF_ANY))
+	if (!read_entry(&p, sk, uaddr, ipver))
+		return 0;
+	if (bpf_map_update_elem(map, &tid, &p, BPF_ANY))
+		stat_inc(STAT_INFLIGHT_FULL);
+	else
 		stat_inc(STAT_KPROBE_ENTRY);
 	return 0;
 }
@@ -331,94 +364,118 @@ int BPF_PROG(fexit_v6, struct sock *sk, struct sockaddr *uaddr, int addr_len, in
 }
 
 /* CLOSE -> SYN_SENT happens inside tcp_v{4,6}_connect, in the caller's
- * context, after the source address is chosen and before the source port is. */
-static __always_inline int tp_connect(struct trace_event_raw_inet_sock_set_state *ctx)
+ * context, after the addresses are set and before the source port is
+ * chosen. Everything is read from the socket, so that the raw tracepoint
+ * (no tracefs needed) and the tracefs one share this handler. */
+static __always_inline int state_connect(void *ctx, struct sock *sk)
 {
 	struct event *e;
-	__u16 family = ctx->family;
-	__u8 daddr6[16];
-	bool v4;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u8 daddr6[16] = {};
+	bool mapped = false;
 
 	/* In the fentry and kprobe modes submit_connect stores the connect
 	 * once tcp_v{4,6}_connect has returned 0: a connect that fails inside
 	 * the function (SYN_SENT then CLOSE) is reported once, by -x. The
 	 * caller holds the socket lock, so no handshake result can come
 	 * before the return. */
-	if (!tp_emits_connect)
+	if (!tracepoint_mode)
 		return 0;
-	if (caller_filtered() || port_filtered(ctx->dport))
+	if (caller_filtered() || port_filtered(dport))
 		return 0;
-	/* Arrays in ctx are copied out: the verifier rejects ctx + variable. */
-	bpf_probe_read_kernel(daddr6, sizeof(daddr6), ctx->daddr_v6);
-	/* inet_sock_set_state's saddr/daddr always hold inet_saddr/inet_daddr,
-	 * which a v4-mapped connect on an AF_INET6 socket fills. */
-	v4 = family == AF_INET || (family == AF_INET6 && is_v4_mapped(daddr6));
+	if (family == AF_INET6) {
+		bpf_core_read(daddr6, 16, &sk->__sk_common.skc_v6_daddr);
+		mapped = is_v4_mapped(daddr6);
+	} else if (family != AF_INET) {
+		return 0;
+	}
+	/* A v4-mapped connect goes through tcp_v4_connect: IPv4, unless only
+	 * IPv6 is traced (bcc then shows it as IPv6). */
+	bool v4 = family == AF_INET || (mapped && trace_v4);
+
 	if (v4 ? !trace_v4 : !trace_v6)
 		return 0;
 	e = new_event();
 	if (!e)
 		return 0;
-	e->dport = ctx->dport;
-	e->netns = BPF_CORE_READ((struct sock *)ctx->skaddr, __sk_common.skc_net.net, ns.inum);
+	e->dport = dport;
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (v4) {
 		e->family = AF_INET;
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
+		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (mapped) {
+		/* skc_v6_rcv_saddr is set only after tcp_v4_connect returns. */
+		e->family = AF_INET6;
+		e->saddr[10] = 0xff;
+		e->saddr[11] = 0xff;
+		bpf_core_read(&e->saddr[12], 4, &sk->__sk_common.skc_rcv_saddr);
+		__builtin_memcpy(e->daddr, daddr6, 16);
 	} else {
 		e->family = AF_INET6;
-		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
+		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		__builtin_memcpy(e->daddr, daddr6, 16);
 	}
-	if (track_outcome) {
-		__u64 sk = (__u64)ctx->skaddr;
-
-		bpf_map_update_elem(&syn_sent, &sk, e, BPF_ANY);
-		return 0;
-	}
-	submit_connect(ctx, e, 0);
+	submit_connect(ctx, e, (__u64)sk);
 	return 0;
 }
 
 /* SYN_SENT -> anything ends the handshake; this runs in softirq, so who
- * connected comes from what tp_connect or submit_connect stored. */
-static __always_inline int tp_result(struct trace_event_raw_inet_sock_set_state *ctx)
+ * connected comes from what state_connect or submit_connect stored. */
+static __always_inline int state_result(void *ctx, struct sock *sk, int newstate)
 {
-	__u64 sk = (__u64)ctx->skaddr;
-	struct event *e = bpf_map_lookup_elem(&syn_sent, &sk);
+	__u64 key = (__u64)sk;
+	struct event *e = bpf_map_lookup_elem(&syn_sent, &key);
 
 	if (!e)
 		return 0;
 	e->kind = EV_OUTCOME;
 	e->lat_ns = bpf_ktime_get_ns() - e->ts_ns;
-	e->sport = ctx->sport;
+	/* inet_sport, not skc_num: a failed connect has released its port
+	 * (skc_num = 0) before the state change is traced. */
+	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	if (e->family == AF_INET)
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-	if (ctx->newstate == TCP_ESTABLISHED) {
+		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+	if (newstate == TCP_ESTABLISHED) {
 		e->ret = 0;
 		e->flags |= EVF_ESTABLISHED;
 	} else {
-		e->ret = -BPF_CORE_READ((struct sock *)ctx->skaddr, sk_err);
+		e->ret = -BPF_CORE_READ(sk, sk_err);
 	}
 	if (do_count) {
-		if (ctx->newstate == TCP_ESTABLISHED)
+		if (newstate == TCP_ESTABLISHED)
 			count_event(e);
 	} else {
 		output(ctx, e);
 	}
-	bpf_map_delete_elem(&syn_sent, &sk);
+	bpf_map_delete_elem(&syn_sent, &key);
 	return 0;
+}
+
+static __always_inline int state_change(void *ctx, struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+		return state_connect(ctx, sk);
+	if (track_outcome && oldstate == TCP_SYN_SENT)
+		return state_result(ctx, sk, newstate);
+	return 0;
+}
+
+/* The tracepoint modes' two flavours: a raw tracepoint needs no tracefs;
+ * the tracefs one is the fallback. */
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(raw_tp_state, struct sock *sk, int oldstate, int newstate)
+{
+	return state_change(ctx, sk, oldstate, newstate);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	if (ctx->oldstate == TCP_CLOSE && ctx->newstate == TCP_SYN_SENT)
-		return tp_connect(ctx);
-	if (track_outcome && ctx->oldstate == TCP_SYN_SENT)
-		return tp_result(ctx);
-	return 0;
+	return state_change(ctx, (struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -39,7 +39,10 @@ struct event {
 #define STAT_KPROBE_ENTRY 0  /* kprobe stored a pending connect */
 #define STAT_KRETPROBE 1     /* kretprobe found it: entry - this = misses */
 #define STAT_OUTPUT_FAIL 2   /* bpf_perf_event_output failed: lost events */
-#define STAT_MAX 3
+#define STAT_INFLIGHT_FULL 3 /* kprobe could not store a pending connect */
+#define STAT_OUTCOME_FULL 4  /* syn_sent full: a handshake not tracked */
+#define STAT_COUNT_FULL 5    /* counts full: a connect not counted */
+#define STAT_MAX 6
 
 /* Key of the in-kernel connect counters (count mode). */
 struct count_key {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -84,21 +86,41 @@ func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) int {
 func (cmd Command) config(opts *Options) tracer.Config {
 	v4, v6 := cmd.Families()
 	return tracer.Config{
-		Mode:      tracer.Mode(opts.Attach),
-		PID:       opts.pid,
-		UID:       opts.uid,
-		Ports:     opts.ports,
-		Cgroup:    opts.Cgroup,
-		IPv4:      v4,
-		IPv6:      v6,
-		Failed:    opts.Failed,
-		Count:     opts.Count,
-		Outcome:   opts.Outcome,
-		BTFPath:   opts.BTF,
-		PerfPages: cmd.PerfPages,
-		V4Func:    os.Getenv("TCPV4CONNECT_TEST_V4FUNC"),
-		V6Func:    os.Getenv("TCPV4CONNECT_TEST_V6FUNC"),
+		Mode:    tracer.Mode(opts.Attach),
+		PID:     opts.pid,
+		UID:     opts.uid,
+		Ports:   opts.ports,
+		Cgroup:  opts.Cgroup,
+		IPv4:    v4,
+		IPv6:    v6,
+		Failed:  opts.Failed,
+		Count:   opts.Count,
+		Outcome: opts.Outcome,
+		// JSON always carries sport, 0 when the mode does not know it yet.
+		SourcePort: opts.LPort && !opts.JSON,
+		MapEntries: testMapEntries(),
+		BTFPath:    opts.BTF,
+		PerfPages:  cmd.PerfPages,
+		V4Func:     os.Getenv("TCPV4CONNECT_TEST_V4FUNC"),
+		V6Func:     os.Getenv("TCPV4CONNECT_TEST_V6FUNC"),
 	}
+}
+
+// testMapEntries reads TCPV4CONNECT_TEST_MAP_ENTRIES ("syn_sent=512,counts=100"):
+// tests shrink a map to fill it and check that what it drops is counted.
+func testMapEntries() map[string]uint32 {
+	v := os.Getenv("TCPV4CONNECT_TEST_MAP_ENTRIES")
+	if v == "" {
+		return nil
+	}
+	m := map[string]uint32{}
+	for _, kv := range strings.Split(v, ",") {
+		name, n, _ := strings.Cut(kv, "=")
+		if x, err := strconv.ParseUint(n, 10, 32); err == nil && x > 0 {
+			m[name] = uint32(x)
+		}
+	}
+	return m
 }
 
 func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
@@ -125,16 +147,6 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	if err != nil {
 		reportOpenError(cmd.Name, stderr, err, opts.Failed)
 		return ExitRuntime
-	}
-	// The tracepoint fires before the source port is chosen: for -L it
-	// learns the port when the handshake ends, as -O does.
-	if opts.LPort && !opts.JSON && !opts.Count && !cfg.Outcome && t.Mode() == tracer.ModeTracepoint {
-		t.Close()
-		cfg.Mode, cfg.Outcome = tracer.ModeTracepoint, true
-		if t, err = tracer.Open(cfg); err != nil {
-			reportOpenError(cmd.Name, stderr, err, opts.Failed)
-			return ExitRuntime
-		}
 	}
 	defer t.Close()
 	if opts.Verbose {
@@ -199,6 +211,22 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	if st.Malformed > 0 {
 		fmt.Fprintf(stderr, "%s: %d malformed events\n", cmd.Name, st.Malformed)
 	}
+	if ks, err := t.Stats(); err == nil {
+		for _, c := range []struct {
+			n    uint64
+			what string
+		}{
+			{ks.InflightFull, "connects not reported: the kprobe's in-flight map was full"},
+			{ks.OutcomeFull, "connects not reported: the handshake tracker's map was full"},
+		} {
+			if c.n > 0 {
+				fmt.Fprintf(stderr, "%s: %d %s\n", cmd.Name, c.n, c.what)
+			}
+		}
+	}
+	if n, err := t.Pending(); err == nil && n > 0 {
+		fmt.Fprintf(stderr, "%s: %d connects still in SYN_SENT at exit, not reported\n", cmd.Name, n)
+	}
 	if cmd.AtExit != nil {
 		cmd.AtExit(stderr, t)
 	}
@@ -212,12 +240,16 @@ func count(ctx context.Context, cmd Command, t *tracer.Tracer, stdout, stderr io
 		return 0
 	}
 	<-ctx.Done()
+	t.Detach()
 	counts, err := t.Counts()
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
 		return ExitRuntime
 	}
 	_, _ = io.WriteString(stdout, format.CountTable(counts))
+	if ks, err := t.Stats(); err == nil && ks.CountFull > 0 {
+		fmt.Fprintf(stderr, "%s: %d connects not counted: the count table was full\n", cmd.Name, ks.CountFull)
+	}
 	if cmd.AtExit != nil {
 		cmd.AtExit(stderr, t)
 	}

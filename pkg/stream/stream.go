@@ -57,6 +57,11 @@ func Run(ctx context.Context, src Source, out io.Writer, opt Options) (Stats, er
 		timeout := PollMs
 		if stopping {
 			timeout = 0
+			// Whatever the probes emit after the last read would be
+			// neither shown nor counted: stop them first.
+			if d, ok := src.(interface{ Detach() }); ok {
+				d.Detach()
+			}
 		}
 		err := src.Poll(timeout, s.sample, s.lost)
 		s.emit()

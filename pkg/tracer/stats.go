@@ -8,9 +8,12 @@ import (
 
 // Slots of the BPF stats map, as STAT_* in c/tcpconnect.h.
 const (
-	statKprobeEntry = 0
-	statKretprobe   = 1
-	statOutputFail  = 2
+	statKprobeEntry  = 0
+	statKretprobe    = 1
+	statOutputFail   = 2
+	statInflightFull = 3
+	statOutcomeFull  = 4
+	statCountFull    = 5
 )
 
 // KernelStats are counters the BPF programs keep about themselves.
@@ -23,6 +26,15 @@ type KernelStats struct {
 	// write (ring full): lost events, including those perf has not yet
 	// reported with a loss record.
 	OutputFailures uint64
+	// InflightFull counts connects the kprobe could not store for its
+	// kretprobe (kprobe mode): not reported.
+	InflightFull uint64
+	// OutcomeFull counts connects whose handshake could not be tracked
+	// (-O, or -L in tracepoint mode): not reported.
+	OutcomeFull uint64
+	// CountFull counts connects count mode could not count: its table
+	// was full.
+	CountFull uint64
 }
 
 // Stats reads the BPF programs' own counters.
@@ -33,9 +45,12 @@ func (t *Tracer) Stats() (KernelStats, error) {
 		return ks, fmt.Errorf("stats map: %w", err)
 	}
 	for slot, dst := range map[uint32]*uint64{
-		statKprobeEntry: &ks.KprobeEntries,
-		statKretprobe:   &ks.Kretprobes,
-		statOutputFail:  &ks.OutputFailures,
+		statKprobeEntry:  &ks.KprobeEntries,
+		statKretprobe:    &ks.Kretprobes,
+		statOutputFail:   &ks.OutputFailures,
+		statInflightFull: &ks.InflightFull,
+		statOutcomeFull:  &ks.OutcomeFull,
+		statCountFull:    &ks.CountFull,
 	} {
 		key := slot
 		b, err := m.GetValue(unsafe.Pointer(&key))
@@ -45,4 +60,26 @@ func (t *Tracer) Stats() (KernelStats, error) {
 		*dst = binary.LittleEndian.Uint64(b)
 	}
 	return ks, nil
+}
+
+// Pending returns how many traced connects are still waiting for their
+// handshake to end (-O, or -L in tracepoint mode): read at exit, they are
+// connects that were made but not reported.
+func (t *Tracer) Pending() (uint64, error) {
+	if !t.Outcome {
+		return 0, nil
+	}
+	m, err := t.mod.GetMap("syn_sent")
+	if err != nil {
+		return 0, fmt.Errorf("syn_sent map: %w", err)
+	}
+	var n uint64
+	it := m.Iterator()
+	for it.Next() {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		return n, fmt.Errorf("syn_sent: iterate: %w", err)
+	}
+	return n, nil
 }

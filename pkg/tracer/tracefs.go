@@ -8,26 +8,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tracefsDir is where libbpf looks up tracepoint ids when debugfs is not
-// mounted.
-const tracefsDir = "/sys/kernel/tracing"
+// tracefsDirs are where libbpf looks up tracepoint ids.
+var tracefsDirs = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
 
-// withTracefs runs attach with tracefs available. Minimal systems (and
-// this project's CI machines) may not mount it; then it is mounted for the
-// attach only and detached again at once: the attached tracepoint does not
-// need it, and the system is left as it was found.
-func withTracefs(attach func() error) error {
-	for _, d := range []string{tracefsDir, "/sys/kernel/debug/tracing"} {
-		if _, err := os.Stat(d + "/events"); err == nil {
-			return attach()
+// TracefsError says why the tracefs tracepoint cannot attach. The
+// tracepoint mode tries a raw tracepoint first, which needs no tracefs; the
+// host's tracefs is never mounted or unmounted by the tracer.
+type TracefsError struct {
+	Dir        string
+	Unreadable bool // mounted, but this process may not read it
+	Err        error
+}
+
+func (e *TracefsError) Error() string {
+	if e.Unreadable {
+		return fmt.Sprintf("tracefs at %s is mounted but not readable (%v): reading it needs CAP_DAC_READ_SEARCH", e.Dir, e.Err)
+	}
+	return fmt.Sprintf("tracefs is not mounted (mount -t tracefs nodev %s)", e.Dir)
+}
+
+func (e *TracefsError) Unwrap() error { return e.Err }
+
+// tracefsReady checks that libbpf can look up a tracepoint's id.
+func tracefsReady() error {
+	for _, d := range tracefsDirs {
+		var st unix.Statfs_t
+		if err := unix.Statfs(d, &st); err != nil || st.Type != unix.TRACEFS_MAGIC {
+			continue
 		}
+		if _, err := os.Stat(d + "/events"); err != nil {
+			if errors.Is(err, os.ErrPermission) {
+				return &TracefsError{Dir: d, Unreadable: true, Err: err}
+			}
+			continue
+		}
+		return nil
 	}
-	if err := unix.Mount("nodev", tracefsDir, "tracefs", 0, ""); err != nil {
-		return fmt.Errorf("tracefs is not mounted and mounting it failed (%v; that needs CAP_SYS_ADMIN): mount -t tracefs nodev %s", err, tracefsDir)
-	}
-	err := attach()
-	if uerr := unix.Unmount(tracefsDir, unix.MNT_DETACH); uerr != nil {
-		err = errors.Join(err, fmt.Errorf("unmount %s: %w", tracefsDir, uerr))
-	}
-	return err
+	return &TracefsError{Dir: tracefsDirs[0], Err: unix.ENOENT}
 }

@@ -32,6 +32,10 @@ type Config struct {
 	Failed    bool     // also report connects that returned an error
 	Count     bool     // count in the kernel instead of emitting events
 	Outcome   bool     // report the handshake result instead of the connect
+	// SourcePort asks for each connect's source port. The tracepoint fires
+	// before the port is chosen, so in that mode the tracer reports the
+	// connect when its handshake ends, as with Outcome.
+	SourcePort bool
 	BTFPath   string   // kernel BTF to use instead of /sys/kernel/btf/vmlinux
 	PerfPages int      // perf buffer pages per CPU; 0 for the default
 	// Log receives libbpf's messages; nil keeps libbpf silent.
@@ -39,6 +43,15 @@ type Config struct {
 	// V4Func and V6Func name the probed kernel functions. Only tests
 	// change them, to prove that a missing symbol makes auto move on.
 	V4Func, V6Func string
+	// MapEntries resizes maps by name. Only tests set it, to fill a map
+	// and prove that what it drops is counted.
+	MapEntries map[string]uint32
+}
+
+// outcomeTracked reports whether mode m reports connects when their
+// handshake ends.
+func (cfg *Config) outcomeTracked(m Mode) bool {
+	return cfg.Outcome || (cfg.SourcePort && !cfg.Count && m == ModeTracepoint)
 }
 
 // DefaultPerfPages is the perf buffer size per CPU, in pages.
@@ -66,6 +79,9 @@ func (e *NoModeError) Error() string {
 // Tracer is a loaded and attached BPF object.
 type Tracer struct {
 	mode  Mode
+	// Outcome is true when rows come when the handshake ends (-O, or -L
+	// in tracepoint mode).
+	Outcome bool
 	mod   *bpf.Module
 	links []*bpf.BPFLink
 	rd    *perfbuf.Reader
@@ -150,35 +166,28 @@ func validate(cfg *Config) error {
 	return nil
 }
 
-// programs returns the BPF program names that a mode needs.
-func programs(cfg *Config, m Mode) []string {
-	var p []string
-	switch m {
-	case ModeFentry:
-		if cfg.IPv4 {
-			p = append(p, "fexit_v4")
+// openMode opens mode m with the first flavour of the state hook that
+// attaches: a raw tracepoint, else the tracefs tracepoint. The first
+// flavour's error is the one reported.
+func openMode(cfg *Config, m Mode) (*Tracer, error) {
+	var first error
+	for _, fl := range stateFlavours {
+		t, err := openFlavour(cfg, m, fl)
+		if err == nil {
+			return t, nil
 		}
-		if cfg.IPv6 {
-			p = append(p, "fexit_v6")
+		if first == nil {
+			first = err
 		}
-	case ModeKprobe:
-		if cfg.IPv4 {
-			p = append(p, "kprobe_v4", "kretprobe_v4")
-		}
-		if cfg.IPv6 {
-			p = append(p, "kprobe_v6", "kretprobe_v6")
+		if m != ModeTracepoint && !cfg.outcomeTracked(m) {
+			break // no state hook: nothing else to try
 		}
 	}
-	if m == ModeTracepoint || cfg.Outcome {
-		p = append(p, "tp_state")
-	}
-	return p
+	return nil, first
 }
 
-var allPrograms = []string{"fexit_v4", "fexit_v6", "kprobe_v4", "kretprobe_v4", "kprobe_v6", "kretprobe_v6", "tp_state"}
-
-func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
-	t = &Tracer{mode: m, cgFD: -1, objFD: -1}
+func openFlavour(cfg *Config, m Mode, flavour probeKind) (t *Tracer, err error) {
+	t = &Tracer{mode: m, cgFD: -1, objFD: -1, Outcome: cfg.outcomeTracked(m)}
 	defer func() {
 		if err != nil {
 			t.Close()
@@ -202,31 +211,26 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 	if err != nil {
 		return t, fmt.Errorf("open object: %w", err)
 	}
-	want := programs(cfg, m)
-	for _, name := range allPrograms {
-		p, err := t.mod.GetProgram(name)
+	want := selected(cfg, m, flavour)
+	for _, p := range probes {
+		prog, err := t.mod.GetProgram(p.prog)
 		if err != nil {
-			return t, fmt.Errorf("program %s: %w", name, err)
+			return t, fmt.Errorf("program %s: %w", p.prog, err)
 		}
-		if err := p.SetAutoload(slices.Contains(want, name)); err != nil {
-			return t, fmt.Errorf("autoload %s: %w", name, err)
+		i := slices.IndexFunc(want, func(w probe) bool { return w.prog == p.prog })
+		if err := prog.SetAutoload(i >= 0); err != nil {
+			return t, fmt.Errorf("autoload %s: %w", p.prog, err)
 		}
-		if m == ModeFentry && slices.Contains(want, name) {
-			fn := cfg.V4Func
-			if name == "fexit_v6" {
-				fn = cfg.V6Func
-			}
-			if name != "tp_state" {
-				if err := p.SetAttachTarget(0, fn); err != nil {
-					return t, fmt.Errorf("fexit target %s: %w", fn, explain(m, err))
-				}
+		if i >= 0 && p.kind == kindFexit {
+			if err := prog.SetAttachTarget(0, want[i].target); err != nil {
+				return t, fmt.Errorf("%s: %w", want[i], explain(m, errnoOf(err)))
 			}
 		}
 	}
 	if err := setGlobals(t.mod, cfg, m); err != nil {
 		return t, err
 	}
-	if err := shrinkUnused(t.mod, cfg, m); err != nil {
+	if err := sizeMaps(t.mod, cfg, m); err != nil {
 		return t, err
 	}
 	if err := t.mod.BPFLoadObject(); err != nil {
@@ -237,8 +241,8 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 			return t, err
 		}
 	}
-	if err := t.attach(cfg, want); err != nil {
-		return t, explain(m, err)
+	if err := t.attach(m, want); err != nil {
+		return t, err
 	}
 	em, err := t.mod.GetMap("events")
 	if err != nil {
@@ -250,26 +254,33 @@ func openMode(cfg *Config, m Mode) (t *Tracer, err error) {
 	return t, nil
 }
 
-// shrinkUnused gives the maps this configuration never touches a single
-// entry: hash maps are preallocated, and creating the outcome tracker's
-// 16384 slots costs memory and start-up time for nothing.
-func shrinkUnused(mod *bpf.Module, cfg *Config, m Mode) error {
-	unused := map[string]bool{
+// sizeMaps gives the maps this configuration never touches a single
+// entry (hash maps are preallocated: creating them costs memory and
+// start-up time for nothing), then applies the tests' sizes.
+func sizeMaps(mod *bpf.Module, cfg *Config, m Mode) error {
+	size := map[string]uint32{}
+	for name, unused := range map[string]bool{
 		"inflight_v4": m != ModeKprobe || !cfg.IPv4,
 		"inflight_v6": m != ModeKprobe || !cfg.IPv6,
-		"syn_sent":    !cfg.Outcome,
+		"syn_sent":    !cfg.outcomeTracked(m),
 		"counts":      !cfg.Count,
-	}
-	for name, skip := range unused {
-		if !skip {
-			continue
+	} {
+		if unused {
+			size[name] = 1
 		}
+	}
+	for name, n := range cfg.MapEntries {
+		if _, unused := size[name]; !unused && n > 0 {
+			size[name] = n
+		}
+	}
+	for name, n := range size {
 		bm, err := mod.GetMap(name)
 		if err != nil {
 			return fmt.Errorf("map %s: %w", name, err)
 		}
-		if err := bm.SetMaxEntries(1); err != nil {
-			return fmt.Errorf("shrink map %s: %w", name, err)
+		if err := bm.SetMaxEntries(n); err != nil {
+			return fmt.Errorf("size map %s: %w", name, err)
 		}
 	}
 	return nil
@@ -295,8 +306,8 @@ func setGlobals(mod *bpf.Module, cfg *Config, m Mode) error {
 		{"trace_v6", cfg.IPv6},
 		{"report_failed", cfg.Failed},
 		{"do_count", cfg.Count},
-		{"track_outcome", cfg.Outcome},
-		{"tp_emits_connect", m == ModeTracepoint},
+		{"track_outcome", cfg.outcomeTracked(m)},
+		{"tracepoint_mode", m == ModeTracepoint},
 	}
 	for _, v := range vars {
 		if err := mod.InitGlobalVariable(v.name, v.value); err != nil {
@@ -323,37 +334,62 @@ func (t *Tracer) setCgroup(path string) error {
 	return nil
 }
 
-func (t *Tracer) attach(cfg *Config, progs []string) error {
-	for _, name := range progs {
-		p, err := t.mod.GetProgram(name)
+// attach attaches each probe; errors name the probe as a user would
+// ("kprobe on tcp_v4_connect: ...").
+func (t *Tracer) attach(m Mode, want []probe) error {
+	for _, p := range want {
+		prog, err := t.mod.GetProgram(p.prog)
 		if err != nil {
-			return fmt.Errorf("program %s: %w", name, err)
+			return fmt.Errorf("program %s: %w", p.prog, err)
 		}
 		var l *bpf.BPFLink
-		switch name {
-		case "kprobe_v4":
-			l, err = p.AttachKprobe(cfg.V4Func)
-		case "kretprobe_v4":
-			l, err = p.AttachKretprobe(cfg.V4Func)
-		case "kprobe_v6":
-			l, err = p.AttachKprobe(cfg.V6Func)
-		case "kretprobe_v6":
-			l, err = p.AttachKretprobe(cfg.V6Func)
-		case "tp_state":
-			err = withTracefs(func() (err error) {
-				l, err = p.AttachTracepoint("sock", "inet_sock_set_state")
-				return err
-			})
-		default: // fexit: the target was set before load
-			l, err = p.AttachGeneric()
+		switch p.kind {
+		case kindEntry:
+			l, err = prog.AttachKprobe(p.target)
+		case kindReturn:
+			l, err = prog.AttachKretprobe(p.target)
+		case kindRawTP:
+			l, err = prog.AttachRawTracepoint(p.target)
+		case kindTracepoint:
+			err = tracefsReady()
+			if err == nil {
+				cat, name, _ := strings.Cut(p.target, "/")
+				l, err = prog.AttachTracepoint(cat, name)
+			}
+		case kindFexit: // the target was set before load
+			l, err = prog.AttachGeneric()
 		}
 		if err != nil {
-			return fmt.Errorf("attach %s: %w", name, err)
+			return fmt.Errorf("%s: %w", p, explain(m, errnoOf(err)))
 		}
 		// Links made by AttachGeneric are not tracked by Module.Close.
 		t.links = append(t.links, l)
 	}
 	return nil
+}
+
+// errnoOf strips libbpfgo's wording ("failed to attach to {...}: ...")
+// down to the errno, which is what a user can act on; other errors pass.
+func errnoOf(err error) error {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		return en
+	}
+	var te *TracefsError
+	if errors.As(err, &te) {
+		return err
+	}
+	// AttachKprobe formats the errno with %v: match its text.
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		tail := msg[i+2:]
+		for n := syscall.Errno(1); n < 134; n++ {
+			if n.Error() == tail {
+				return n
+			}
+		}
+	}
+	return err
 }
 
 // explain adds what the kernel most likely meant by an error.
@@ -396,17 +432,23 @@ func (t *Tracer) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) err
 	return t.rd.Poll(timeoutMs, sample, lost)
 }
 
-// Close detaches every program and frees every kernel object. It is safe
-// on a partly opened Tracer.
-func (t *Tracer) Close() {
-	if t.rd != nil {
-		t.rd.Close()
-		t.rd = nil
-	}
+// Detach stops the probes: after it no new event or count arrives, so the
+// rings can be drained and the counters read knowing nothing follows.
+func (t *Tracer) Detach() {
 	for _, l := range t.links {
 		_ = l.Destroy()
 	}
 	t.links = nil
+}
+
+// Close detaches every program and frees every kernel object. It is safe
+// on a partly opened Tracer.
+func (t *Tracer) Close() {
+	t.Detach()
+	if t.rd != nil {
+		t.rd.Close()
+		t.rd = nil
+	}
 	if t.mod != nil {
 		t.mod.Close()
 		t.mod = nil
