@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// A pending helper is the test binary re-executed with E2E_PENDING set: in
+// a network namespace of its own it makes connects that stay in SYN_SENT
+// until it exits, as connects to a black-holed host do.
+const pendingEnv = "E2E_PENDING"
+
+func init() {
+	spec, ok := os.LookupEnv(pendingEnv)
+	if !ok {
+		return
+	}
+	var kind, comm string
+	var n, port int
+	if _, err := fmt.Sscanf(spec, "%s %d %d %s", &kind, &n, &port, &comm); err != nil {
+		fmt.Fprintln(os.Stderr, "pending spec:", err)
+		os.Exit(3)
+	}
+	in := bufio.NewReader(os.Stdin)
+	if _, err := in.ReadString('\n'); err != nil { // the go signal
+		os.Exit(3)
+	}
+	code := 3
+	switch kind {
+	case "pending":
+		code = runPending(n, comm)
+	case "spread":
+		code = runSpread(n, port, comm)
+	}
+	if code == 0 {
+		_, _ = in.ReadString('\n') // hold the sockets until told
+	}
+	os.Exit(code)
+}
+
+// runSpread connects to n distinct loopback addresses 127.1.x.y on a
+// closed port (each refused at once) and prints "made N".
+func runSpread(n, port int, comm string) int {
+	setComm(comm)
+	made := 0
+	for i := 0; i < n; i++ {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "spread:", err)
+			return 3
+		}
+		sa := &unix.SockaddrInet4{Addr: [4]byte{127, 1, byte(i / 250), byte(i%250 + 1)}, Port: port}
+		err = unix.Connect(fd, sa)
+		unix.Close(fd)
+		if err != unix.ECONNREFUSED {
+			fmt.Fprintf(os.Stderr, "spread: connect to %v: %v, want ECONNREFUSED\n", sa.Addr, err)
+			return 3
+		}
+		made++
+	}
+	fmt.Printf("made %d\n", made)
+	return 0
+}
+
+// runPending fills a listener's accept queue (backlog 0) with one
+// established connect, so that the kernel drops every later SYN: the n
+// non-blocking connects after it stay in SYN_SENT for their whole retry
+// time (about two minutes). It prints "made N".
+func runPending(n int, comm string) int {
+	setComm(comm)
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		fmt.Fprintln(os.Stderr, "pending: unshare network namespace:", err)
+		return 3
+	}
+	if err := loUp(); err != nil {
+		fmt.Fprintln(os.Stderr, "pending:", err)
+		return 3
+	}
+	// The namespace's own port range: n source ports to one destination.
+	_ = os.WriteFile("/proc/sys/net/ipv4/ip_local_port_range", []byte("1024 65535\n"), 0o644)
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pending:", err)
+		return 3
+	}
+	lo := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if err := unix.Bind(lfd, lo); err != nil {
+		fmt.Fprintln(os.Stderr, "pending: bind:", err)
+		return 3
+	}
+	if err := unix.Listen(lfd, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "pending: listen:", err)
+		return 3
+	}
+	sa, _ := unix.Getsockname(lfd)
+	lo.Port = sa.(*unix.SockaddrInet4).Port
+	made := 0
+	for i := 0; i <= n; i++ {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pending: socket %d: %v\n", i, err)
+			return 3
+		}
+		if err := unix.Connect(fd, lo); err != unix.EINPROGRESS {
+			fmt.Fprintf(os.Stderr, "pending: connect %d: %v\n", i, err)
+			return 3
+		}
+		made++
+		if i == 0 {
+			// The first one completes and fills the queue.
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			if _, err := unix.Poll(pfd, 5000); err != nil || pfd[0].Revents&unix.POLLOUT == 0 {
+				fmt.Fprintln(os.Stderr, "pending: the first connect did not complete")
+				return 3
+			}
+		}
+	}
+	fmt.Printf("made %d\n", made)
+	return 0
+}
+
+func loUp() error {
+	ctl, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ctl)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	ifr.SetUint16(unix.IFF_UP | unix.IFF_LOOPBACK | unix.IFF_RUNNING)
+	if err := unix.IoctlIfreq(ctl, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("lo up: %w", err)
+	}
+	return nil
+}
+
+// Pending is a running pending or spread helper.
+type Pending struct {
+	PID  int
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	Made int // connects made: one established, the rest in SYN_SENT
+}
+
+// StartPending starts a helper that will make n+1 connects, all but the
+// first left in SYN_SENT; it waits for Go. Its sockets stay open until the
+// test ends.
+func StartPending(t testing.TB, n int, comm string) *Pending {
+	return startPending(t, fmt.Sprintf("pending %d 0 %s", n, comm))
+}
+
+// StartSpread starts a helper that will make n connects to n distinct
+// addresses (127.1.x.y, port closed); it waits for Go.
+func StartSpread(t testing.TB, n, port int, comm string) *Pending {
+	return startPending(t, fmt.Sprintf("spread %d %d %s", n, port, comm))
+}
+
+func startPending(t testing.TB, spec string) *Pending {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pending{cmd: exec.Command(exe)}
+	p.cmd.Env = append(os.Environ(), pendingEnv+"="+spec)
+	p.cmd.Stderr = os.Stderr
+	in, err := p.cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.out = bufio.NewReader(out)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.PID = p.cmd.Process.Pid
+	p.in = in
+	t.Cleanup(func() {
+		_ = in.Close()
+		_ = p.cmd.Wait()
+	})
+	return p
+}
+
+// Go makes the connects and waits until all are made.
+func (p *Pending) Go(t testing.TB) {
+	t.Helper()
+	if _, err := io.WriteString(p.in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := p.out.ReadString('\n')
+	if _, serr := fmt.Sscanf(strings.TrimSpace(line), "made %d", &p.Made); err != nil || serr != nil {
+		t.Fatalf("pending helper: %q, %v", line, err)
+	}
+}
