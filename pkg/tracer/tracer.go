@@ -22,22 +22,22 @@ const MaxPorts = 64
 // Config selects what is traced and how. The zero value of each filter
 // means "everything".
 type Config struct {
-	Mode      Mode
-	PID       uint32   // thread group id, 0 for all
-	UID       *uint32  // nil for all users
-	Ports     []uint16 // destination ports, at most MaxPorts
-	Cgroup    string   // cgroup v2 directory; "" for all
-	IPv4      bool     // trace tcp_v4_connect
-	IPv6      bool     // trace tcp_v6_connect
-	Failed    bool     // also report connects that returned an error
-	Count     bool     // count in the kernel instead of emitting events
-	Outcome   bool     // report the handshake result instead of the connect
+	Mode    Mode
+	PID     uint32   // thread group id, 0 for all
+	UID     *uint32  // nil for all users
+	Ports   []uint16 // destination ports, at most MaxPorts
+	Cgroup  string   // cgroup v2 directory; "" for all
+	IPv4    bool     // trace tcp_v4_connect
+	IPv6    bool     // trace tcp_v6_connect
+	Failed  bool     // also report connects that returned an error
+	Count   bool     // count in the kernel instead of emitting events
+	Outcome bool     // report the handshake result instead of the connect
 	// SourcePort asks for each connect's source port. The tracepoint fires
 	// before the port is chosen, so in that mode the tracer reports the
 	// connect when its handshake ends, as with Outcome.
 	SourcePort bool
-	BTFPath   string   // kernel BTF to use instead of /sys/kernel/btf/vmlinux
-	PerfPages int      // perf buffer pages per CPU; 0 for the default
+	BTFPath    string // kernel BTF to use instead of /sys/kernel/btf/vmlinux
+	PerfPages  int    // perf buffer pages per CPU; 0 for the default
 	// Log receives libbpf's messages; nil keeps libbpf silent.
 	Log func(level int, msg string)
 	// V4Func and V6Func name the probed kernel functions. Only tests
@@ -78,15 +78,15 @@ func (e *NoModeError) Error() string {
 
 // Tracer is a loaded and attached BPF object.
 type Tracer struct {
-	mode  Mode
+	mode Mode
 	// Outcome is true when rows come when the handshake ends (-O, or -L
 	// in tracepoint mode).
 	Outcome bool
-	mod   *bpf.Module
-	links []*bpf.BPFLink
-	rd    *perfbuf.Reader
-	cgFD  int
-	objFD int
+	mod     *bpf.Module
+	links   []*bpf.BPFLink
+	rd      *perfbuf.Reader
+	cgFD    int
+	objFD   int
 	// Tried lists the modes that failed before this one was chosen.
 	Tried []Attempt
 }
