@@ -39,12 +39,8 @@ func (m Misses) String() string {
 	return s
 }
 
+// Offsets in struct bpf_link_info (include/uapi/linux/bpf.h).
 const (
-	bpfObjGetInfoByFD  = 15
-	bpfLinkTypePerfEvt = 7 // BPF_LINK_TYPE_PERF_EVENT
-	bpfPerfEvtKprobe   = 3 // BPF_PERF_EVENT_KPROBE
-	bpfPerfEvtKretprob = 4 // BPF_PERF_EVENT_KRETPROBE
-	// Offsets in struct bpf_link_info (include/uapi/linux/bpf.h).
 	linkInfoType       = 0
 	linkInfoPerfType   = 16 // perf_event.type
 	linkInfoKprobeMiss = 48 // perf_event.kprobe.missed, kernel 6.7+
@@ -112,24 +108,24 @@ func linkMissed(fd int) (uint64, bool, string) {
 		FD, InfoLen uint32
 		Info        uint64
 	}{uint32(fd), uint32(len(buf)), uint64(uintptr(unsafe.Pointer(&buf[0])))}
-	_, _, errno := unix.Syscall(unix.SYS_BPF, bpfObjGetInfoByFD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET_INFO_BY_FD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
 	if errno != 0 {
 		// Kernels before 5.15 attach kprobes without a BPF link: the fd
 		// is the perf event's, which has no BPF info.
 		return 0, false, fmt.Sprintf("the kernel has no BPF link info for kprobes (%v); kernel 6.7 or later reports misses", errno)
 	}
-	return parseLinkMissed(buf[:], kernelAtLeast(6, 7))
+	return parseLinkMissed(buf[:], KernelAtLeast(6, 7))
 }
 
 // parseLinkMissed reads the missed count from a struct bpf_link_info;
 // hasMissed says whether the kernel is recent enough to fill it in.
 func parseLinkMissed(buf []byte, hasMissed bool) (uint64, bool, string) {
 	le := binary.LittleEndian
-	if le.Uint32(buf[linkInfoType:]) != bpfLinkTypePerfEvt {
+	if le.Uint32(buf[linkInfoType:]) != unix.BPF_LINK_TYPE_PERF_EVENT {
 		return 0, true, "" // not a kprobe (e.g. the outcome tracepoint)
 	}
 	switch le.Uint32(buf[linkInfoPerfType:]) {
-	case bpfPerfEvtKprobe, bpfPerfEvtKretprob:
+	case unix.BPF_PERF_EVENT_KPROBE, unix.BPF_PERF_EVENT_KRETPROBE:
 	case 0: // kernels before 6.6 fill no perf_event link info
 		return 0, false, "the kernel's BPF link info has no kprobe details; kernel 6.7 or later reports misses"
 	default:
@@ -147,7 +143,7 @@ func parseLinkMissed(buf []byte, hasMissed bool) (uint64, bool, string) {
 // kprobes this process created.
 func legacyMissed(pid int) (uint64, bool) {
 	prefix := "libbpf_" + strconv.Itoa(pid) + "_"
-	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+	for _, dir := range tracefsDirs {
 		f, err := os.Open(dir + "/kprobe_profile")
 		if err != nil {
 			continue
@@ -171,18 +167,4 @@ func legacyMissed(pid int) (uint64, bool) {
 		return total, found
 	}
 	return 0, false
-}
-
-// kernelAtLeast compares the running kernel's release with major.minor.
-func kernelAtLeast(major, minor int) bool {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return false
-	}
-	rel := unix.ByteSliceToString(u.Release[:])
-	var ma, mi int
-	if _, err := fmt.Sscanf(rel, "%d.%d", &ma, &mi); err != nil {
-		return false
-	}
-	return ma > major || (ma == major && mi >= minor)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func linkInfo(linkType, perfType uint32, missed uint64) []byte {
@@ -26,11 +28,11 @@ func TestParseLinkMissed(t *testing.T) {
 		n         uint64
 		known     bool
 	}{
-		{"kretprobe, 6.7+", linkInfo(bpfLinkTypePerfEvt, bpfPerfEvtKretprob, 42), true, 42, true},
-		{"kprobe, 6.7+", linkInfo(bpfLinkTypePerfEvt, bpfPerfEvtKprobe, 7), true, 7, true},
-		{"kretprobe, 6.6", linkInfo(bpfLinkTypePerfEvt, bpfPerfEvtKretprob, 0), false, 0, false},
-		{"no perf_event info (before 6.6)", linkInfo(bpfLinkTypePerfEvt, 0, 0), true, 0, false},
-		{"tracepoint link", linkInfo(bpfLinkTypePerfEvt, 5, 0), true, 0, true},
+		{"kretprobe, 6.7+", linkInfo(unix.BPF_LINK_TYPE_PERF_EVENT, unix.BPF_PERF_EVENT_KRETPROBE, 42), true, 42, true},
+		{"kprobe, 6.7+", linkInfo(unix.BPF_LINK_TYPE_PERF_EVENT, unix.BPF_PERF_EVENT_KPROBE, 7), true, 7, true},
+		{"kretprobe, 6.6", linkInfo(unix.BPF_LINK_TYPE_PERF_EVENT, unix.BPF_PERF_EVENT_KRETPROBE, 0), false, 0, false},
+		{"no perf_event info (before 6.6)", linkInfo(unix.BPF_LINK_TYPE_PERF_EVENT, 0, 0), true, 0, false},
+		{"tracepoint link", linkInfo(unix.BPF_LINK_TYPE_PERF_EVENT, 5, 0), true, 0, true},
 		{"not a perf event link", linkInfo(2, 0, 99), true, 0, true},
 	} {
 		n, known, why := parseLinkMissed(c.buf, c.hasMissed)

@@ -8,9 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tracefsDirs are where libbpf looks up tracepoint ids.
-var tracefsDirs = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
-
 // TracefsError says why the tracefs tracepoint cannot attach. The
 // tracepoint mode tries a raw tracepoint first, which needs no tracefs; the
 // host's tracefs is never mounted or unmounted by the tracer.

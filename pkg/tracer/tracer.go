@@ -397,8 +397,8 @@ func explain(m Mode, err error) error {
 	switch {
 	case m == ModeKprobe && !kprobesAvailable():
 		return fmt.Errorf("%w (kernel has no kprobes: CONFIG_KPROBES not set)", err)
-	case privilegeHint(m, err) != "":
-		return fmt.Errorf("%w (%s)", err, privilegeHint(m, err))
+	case privilegeHint(err) != "":
+		return fmt.Errorf("%w (%s)", err, privilegeHint(err))
 	case m == ModeFentry && errors.Is(err, syscall.EPERM):
 		return fmt.Errorf("%w (kernel refused fentry/fexit programs)", err)
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH):
