@@ -21,17 +21,18 @@
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 
+/* Set by the loader before load (pkg/tracer globals()); all named targ_*. */
 const volatile __u32 targ_tgid = 0;
 const volatile __u32 targ_uid = (__u32)-1;
-const volatile bool filter_cgroup = false;
+const volatile bool targ_cgroup = false;
 const volatile __u16 targ_ports[MAX_PORTS] = {};
 const volatile __u32 targ_nports = 0;
-const volatile bool trace_v4 = true;
-const volatile bool trace_v6 = false;
-const volatile bool report_failed = false; /* also emit ret != 0 */
-const volatile bool do_count = false;      /* count in the kernel, emit nothing */
-const volatile bool track_outcome = false; /* report the handshake result instead */
-const volatile bool tracepoint_mode = false; /* the state hook reports connects */
+const volatile bool targ_v4 = true;
+const volatile bool targ_v6 = false;
+const volatile bool targ_failed = false;     /* also emit ret != 0 */
+const volatile bool targ_count = false;      /* count in the kernel, emit nothing */
+const volatile bool targ_outcome = false;    /* report the handshake result instead */
+const volatile bool targ_tracepoint = false; /* the state hook reports connects */
 
 struct pending {
 	struct sock *sk;
@@ -131,7 +132,7 @@ static __always_inline bool caller_filtered(void)
 		return true;
 	if (targ_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != targ_uid)
 		return true;
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
+	if (targ_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
 		return true;
 	return false;
 }
@@ -213,11 +214,11 @@ static __always_inline void track(__u64 sk, struct event *e)
  * outcome tracker. */
 static __always_inline void submit_connect(void *ctx, struct event *e, __u64 sk)
 {
-	if (track_outcome && e->ret == 0) {
+	if (targ_outcome && e->ret == 0) {
 		track(sk, e);
 		return;
 	}
-	if (do_count) {
+	if (targ_count) {
 		if (e->ret == 0)
 			count_event(e);
 		return;
@@ -235,7 +236,7 @@ static __always_inline int handle_return(void *ctx, struct pending *p, int ret, 
 	struct event *e;
 	__u16 dport;
 
-	if (ret && !report_failed)
+	if (ret && !targ_failed)
 		return 0;
 	dport = ret ? p->dport : bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (port_filtered(dport))
@@ -288,7 +289,7 @@ static __always_inline bool read_entry(struct pending *p, struct sock *sk,
 
 	bpf_core_read(p->daddr, 16, &sin6->sin6_addr);
 	p->dport = bpf_ntohs(BPF_CORE_READ(sin6, sin6_port));
-	return !trace_v4 || !is_v4_mapped(p->daddr);
+	return !targ_v4 || !is_v4_mapped(p->daddr);
 }
 
 static __always_inline int kprobe_entry(void *map, struct sock *sk, struct sockaddr *uaddr, int ipver)
@@ -380,7 +381,7 @@ static __always_inline int state_connect(void *ctx, struct sock *sk)
 	 * the function (SYN_SENT then CLOSE) is reported once, by -x. The
 	 * caller holds the socket lock, so no handshake result can come
 	 * before the return. */
-	if (!tracepoint_mode)
+	if (!targ_tracepoint)
 		return 0;
 	if (caller_filtered() || port_filtered(dport))
 		return 0;
@@ -392,9 +393,9 @@ static __always_inline int state_connect(void *ctx, struct sock *sk)
 	}
 	/* A v4-mapped connect goes through tcp_v4_connect: IPv4, unless only
 	 * IPv6 is traced (bcc then shows it as IPv6). */
-	bool v4 = family == AF_INET || (mapped && trace_v4);
+	bool v4 = family == AF_INET || (mapped && targ_v4);
 
-	if (v4 ? !trace_v4 : !trace_v6)
+	if (v4 ? !targ_v4 : !targ_v6)
 		return 0;
 	e = new_event();
 	if (!e)
@@ -443,7 +444,7 @@ static __always_inline int state_result(void *ctx, struct sock *sk, int newstate
 	} else {
 		e->ret = -BPF_CORE_READ(sk, sk_err);
 	}
-	if (do_count) {
+	if (targ_count) {
 		if (newstate == TCP_ESTABLISHED)
 			count_event(e);
 	} else {
@@ -459,7 +460,7 @@ static __always_inline int state_change(void *ctx, struct sock *sk, int oldstate
 		return 0;
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
 		return state_connect(ctx, sk);
-	if (track_outcome && oldstate == TCP_SYN_SENT)
+	if (targ_outcome && oldstate == TCP_SYN_SENT)
 		return state_result(ctx, sk, newstate);
 	return 0;
 }

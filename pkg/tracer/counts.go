@@ -17,7 +17,7 @@ func (t *Tracer) Counts() ([]event.Count, error) {
 	if t.mod == nil {
 		return nil, errors.New("counts: tracer is closed")
 	}
-	m, err := t.mod.GetMap("counts")
+	m, err := t.mod.GetMap(mapCounts)
 	if err != nil {
 		return nil, fmt.Errorf("counts map: %w", err)
 	}

@@ -77,3 +77,17 @@ func (p probe) String() string {
 	}
 	return "tracepoint " + p.target
 }
+
+// Names of the maps the Go side opens, as in c/tcpconnect.bpf.c.
+const (
+	mapEvents     = "events"
+	mapStats      = "stats"
+	mapCounts     = "counts"
+	mapSynSent    = "syn_sent"
+	mapInflightV4 = "inflight_v4"
+	mapInflightV6 = "inflight_v6"
+	mapCgroup     = "cgroup_map"
+)
+
+// usedMaps lists them, for the test that checks them against the object.
+var usedMaps = []string{mapEvents, mapStats, mapCounts, mapSynSent, mapInflightV4, mapInflightV6, mapCgroup}

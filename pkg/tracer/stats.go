@@ -40,7 +40,7 @@ type KernelStats struct {
 // Stats reads the BPF programs' own counters.
 func (t *Tracer) Stats() (KernelStats, error) {
 	var ks KernelStats
-	m, err := t.mod.GetMap("stats")
+	m, err := t.mod.GetMap(mapStats)
 	if err != nil {
 		return ks, fmt.Errorf("stats map: %w", err)
 	}
@@ -69,7 +69,7 @@ func (t *Tracer) Pending() (uint64, error) {
 	if !t.Outcome {
 		return 0, nil
 	}
-	m, err := t.mod.GetMap("syn_sent")
+	m, err := t.mod.GetMap(mapSynSent)
 	if err != nil {
 		return 0, fmt.Errorf("syn_sent map: %w", err)
 	}

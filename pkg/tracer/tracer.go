@@ -244,7 +244,7 @@ func openFlavour(cfg *Config, m Mode, flavour probeKind) (t *Tracer, err error) 
 	if err := t.attach(m, want); err != nil {
 		return t, err
 	}
-	em, err := t.mod.GetMap("events")
+	em, err := t.mod.GetMap(mapEvents)
 	if err != nil {
 		return t, fmt.Errorf("events map: %w", err)
 	}
@@ -260,10 +260,10 @@ func openFlavour(cfg *Config, m Mode, flavour probeKind) (t *Tracer, err error) 
 func sizeMaps(mod *bpf.Module, cfg *Config, m Mode) error {
 	size := map[string]uint32{}
 	for name, unused := range map[string]bool{
-		"inflight_v4": m != ModeKprobe || !cfg.IPv4,
-		"inflight_v6": m != ModeKprobe || !cfg.IPv6,
-		"syn_sent":    !cfg.outcomeTracked(m),
-		"counts":      !cfg.Count,
+		mapInflightV4: m != ModeKprobe || !cfg.IPv4,
+		mapInflightV6: m != ModeKprobe || !cfg.IPv6,
+		mapSynSent:    !cfg.outcomeTracked(m),
+		mapCounts:     !cfg.Count,
 	} {
 		if unused {
 			size[name] = 1
@@ -286,30 +286,37 @@ func sizeMaps(mod *bpf.Module, cfg *Config, m Mode) error {
 	return nil
 }
 
-func setGlobals(mod *bpf.Module, cfg *Config, m Mode) error {
+// global is one const volatile global of the object and its value.
+type global struct {
+	name  string
+	value any
+}
+
+// globals returns the values of the object's filters and switches.
+func globals(cfg *Config, m Mode) []global {
 	var ports [MaxPorts]uint16
 	copy(ports[:], cfg.Ports)
 	uid := ^uint32(0)
 	if cfg.UID != nil {
 		uid = *cfg.UID
 	}
-	vars := []struct {
-		name  string
-		value any
-	}{
+	return []global{
 		{"targ_tgid", cfg.PID},
 		{"targ_uid", uid},
-		{"filter_cgroup", cfg.Cgroup != ""},
+		{"targ_cgroup", cfg.Cgroup != ""},
 		{"targ_ports", ports},
 		{"targ_nports", uint32(len(cfg.Ports))},
-		{"trace_v4", cfg.IPv4},
-		{"trace_v6", cfg.IPv6},
-		{"report_failed", cfg.Failed},
-		{"do_count", cfg.Count},
-		{"track_outcome", cfg.outcomeTracked(m)},
-		{"tracepoint_mode", m == ModeTracepoint},
+		{"targ_v4", cfg.IPv4},
+		{"targ_v6", cfg.IPv6},
+		{"targ_failed", cfg.Failed},
+		{"targ_count", cfg.Count},
+		{"targ_outcome", cfg.outcomeTracked(m)},
+		{"targ_tracepoint", m == ModeTracepoint},
 	}
-	for _, v := range vars {
+}
+
+func setGlobals(mod *bpf.Module, cfg *Config, m Mode) error {
+	for _, v := range globals(cfg, m) {
 		if err := mod.InitGlobalVariable(v.name, v.value); err != nil {
 			return fmt.Errorf("set %s: %w", v.name, err)
 		}
@@ -323,7 +330,7 @@ func (t *Tracer) setCgroup(path string) error {
 		return fmt.Errorf("cgroup %s: %w", path, err)
 	}
 	t.cgFD = fd
-	m, err := t.mod.GetMap("cgroup_map")
+	m, err := t.mod.GetMap(mapCgroup)
 	if err != nil {
 		return fmt.Errorf("cgroup map: %w", err)
 	}
