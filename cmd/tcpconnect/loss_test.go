@@ -15,8 +15,9 @@ import (
 	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
 )
 
-// pendingConnects is how many connects a helper leaves in SYN_SENT: as
-// many as a process may hold sockets here (RLIMIT_NOFILE 20000).
+// pendingConnects is how many connects a helper leaves in SYN_SENT, at
+// most: a process holds a socket for each, so the open-file limit caps it
+// (20000 on the CI host, 4096 in the VM guests).
 const pendingConnects = 19000
 
 // exitCount reads a number from the exit report: the line of re, 0 when
