@@ -3,7 +3,6 @@ package format
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,7 +19,7 @@ func terminalSafeJSON(b []byte) string {
 	sb.Grow(len(b))
 	for len(b) > 0 {
 		r, n := utf8.DecodeRune(b)
-		if r != utf8.RuneError && (r < utf8.RuneSelf && r >= 0x20 && r != 0x7f || r >= utf8.RuneSelf && unicode.IsPrint(r)) {
+		if printable(r) {
 			sb.Write(b[:n])
 		} else if r == utf8.RuneError && n == 1 {
 			sb.WriteString(`\ufffd`) // json.Marshal never writes invalid UTF-8
