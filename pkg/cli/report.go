@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tcpv4connect/tcpv4connect/pkg/format"
+	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
+)
+
+// Losses are what a run did not show, by cause: the exit report's
+// counters. Both commands print them the same way (Report, Records).
+type Losses struct {
+	// CountMode and OutcomeMode say what the run did (-c, -O or -L in
+	// tracepoint mode): -v prints only the lines that apply to it.
+	CountMode, OutcomeMode bool
+
+	// PerfLost: samples the kernel dropped because the perf buffer was
+	// full (loss records, plus the BPF side's failed writes that perf
+	// had not yet reported).
+	PerfLost uint64
+	// Malformed: samples that did not decode.
+	Malformed uint64
+
+	// KprobeMode: the run used the kprobe attach mode, where kretprobes
+	// can miss; the kretprobe fields below apply only then.
+	KprobeMode bool
+	// KprobeMisses: connects whose kretprobe did not fire.
+	KprobeMisses uint64
+	// KprobeMissesUnknown, when not "", says why the miss count is not
+	// known; the report then always says so.
+	KprobeMissesUnknown string
+	// KprobeProbeMisses is the kernel's own miss count for the probes
+	// (all processes, 6.7+), or nil.
+	KprobeProbeMisses *uint64
+
+	// Map-full drops and connects pending at exit: the tracer (issue 9)
+	// fills these; until it does they stay zero and print nothing.
+	OutcomeMapFull uint64 // -O: handshakes not followed, outcome map full
+	CountMapFull   uint64 // -c: connects not counted, count map full
+	InflightFull   uint64 // connects not tracked, in-flight map full
+	PendingAtExit  uint64 // -O: handshakes still going on at exit
+}
+
+// lossKind is one line of the report.
+type lossKind struct {
+	reason string // the JSON record's reason
+	count  func(*Losses) uint64
+	what   string // after the count
+	why    func(*Losses) string
+	// applies: whether -v prints the line when the count is zero.
+	applies func(*Losses) bool
+	// inBand: the stream already wrote JSON records for it.
+	inBand bool
+}
+
+func always(*Losses) bool { return true }
+
+func streaming(l *Losses) bool { return !l.CountMode }
+
+func counting(l *Losses) bool { return l.CountMode }
+
+func following(l *Losses) bool { return l.OutcomeMode }
+
+func because(s string) func(*Losses) string { return func(*Losses) string { return s } }
+
+var lossKinds = []lossKind{
+	{
+		reason: format.ReasonPerfBufferFull, count: func(l *Losses) uint64 { return l.PerfLost },
+		what: "events lost in total", why: because("perf buffer full: the reader fell behind"),
+		applies: streaming, inBand: true,
+	},
+	{
+		reason: format.ReasonMalformed, count: func(l *Losses) uint64 { return l.Malformed },
+		what: "malformed events", why: because("samples that did not decode: BPF object and program out of step?"),
+		applies: streaming,
+	},
+	{
+		reason: format.ReasonKretprobeMiss, count: func(l *Losses) uint64 { return l.KprobeMisses },
+		what: "kretprobe misses",
+		why: func(l *Losses) string {
+			s := "more threads inside the probed function at once than the kretprobe has instances"
+			if l.KprobeProbeMisses != nil {
+				s += fmt.Sprintf("; the kernel's count for the probes, all processes: %d", *l.KprobeProbeMisses)
+			}
+			return s
+		},
+		applies: func(l *Losses) bool { return l.KprobeMode },
+	},
+	{
+		reason: format.ReasonOutcomeMapFull, count: func(l *Losses) uint64 { return l.OutcomeMapFull },
+		what: "handshakes not followed", why: because("outcome map full"),
+		applies: following,
+	},
+	{
+		reason: format.ReasonCountMapFull, count: func(l *Losses) uint64 { return l.CountMapFull },
+		what: "connects not counted", why: because("count map full"),
+		applies: counting,
+	},
+	{
+		reason: format.ReasonInflightFull, count: func(l *Losses) uint64 { return l.InflightFull },
+		what: "connects not tracked", why: because("in-flight map full"),
+		applies: always,
+	},
+	{
+		reason: format.ReasonPendingAtExit, count: func(l *Losses) uint64 { return l.PendingAtExit },
+		what: "handshakes still pending at exit", why: because("no outcome yet"),
+		applies: following,
+	},
+}
+
+// Report writes the exit report to w (stderr): one line
+// "<name>: <n> <what> (<why>)" per non-zero counter, or per counter that
+// applies to the run when verbose. An unknown kretprobe miss count is
+// always reported.
+func Report(w io.Writer, name string, l Losses, verbose bool) {
+	var b strings.Builder
+	for _, k := range lossKinds {
+		n := k.count(&l)
+		if k.reason == format.ReasonKretprobeMiss && l.KprobeMode && l.KprobeMissesUnknown != "" {
+			fmt.Fprintf(&b, "%s: kretprobe misses unknown (%s)\n", name, l.KprobeMissesUnknown)
+			continue
+		}
+		if n == 0 && !(verbose && k.applies(&l)) {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %d %s (%s)\n", name, n, k.what, k.why(&l))
+	}
+	_, _ = io.WriteString(w, b.String())
+}
+
+// Records returns the exit report's in-band JSON records: one "lost"
+// record, with its reason, per non-zero counter whose losses the stream
+// has not already reported in-band. Together with the stream's own
+// perf_buffer_full records, their counts add up to every connect the run
+// did not show.
+func Records(f *format.JSON, l Losses) string {
+	var b strings.Builder
+	for _, k := range lossKinds {
+		if n := k.count(&l); n > 0 && !k.inBand {
+			b.WriteString(f.LostBecause(k.reason, n))
+		}
+	}
+	return b.String()
+}
+
+// kprobeLosses fills the kprobe mode's fields from the tracer.
+func (l *Losses) kprobe(t *tracer.Tracer) {
+	if t.Mode() != tracer.ModeKprobe {
+		return
+	}
+	l.KprobeMode = true
+	m := t.KprobeMisses()
+	if !m.Known {
+		l.KprobeMissesUnknown = m.Why
+		return
+	}
+	l.KprobeMisses, l.KprobeProbeMisses = m.N, m.Probe
+}
