@@ -38,7 +38,7 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 			Argv:      []string{paths["ours"], "--attach", mode},
 			Ready:     headerRE,
 			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
-			LostTotal: regexp.MustCompile(`lost (\d+) events in total`),
+			LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
 		}, nil
 	case strings.HasPrefix(id, "ourtcpconnect-"):
 		mode := strings.TrimPrefix(id, "ourtcpconnect-")
@@ -47,7 +47,7 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 			Argv:      []string{paths["tcpconnect"], "--attach", mode},
 			Ready:     headerRE,
 			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
-			LostTotal: regexp.MustCompile(`lost (\d+) events in total`),
+			LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
 		}, nil
 	case id == "libbpf-tools":
 		return &tool{

@@ -36,9 +36,9 @@ func exitCount(t *testing.T, stderr string, re *regexp.Regexp) int {
 }
 
 var (
-	pendingRe     = regexp.MustCompile(`(\d+) connects still in SYN_SENT at exit`)
-	outcomeFullRe = regexp.MustCompile(`(\d+) connects not reported: the handshake tracker's map was full`)
-	countFullRe   = regexp.MustCompile(`(\d+) connects not counted: the count table was full`)
+	pendingRe     = regexp.MustCompile(`tcpconnect: (\d+) connects still in SYN_SENT at exit \(`)
+	outcomeFullRe = regexp.MustCompile(`tcpconnect: (\d+) connects not reported \(the handshake tracker's map was full\)`)
+	countFullRe   = regexp.MustCompile(`tcpconnect: (\d+) connects not counted \(the count table was full\)`)
 )
 
 // rowsOfPID counts the output rows of one process.

@@ -12,8 +12,8 @@ import (
 )
 
 var (
-	anyMissesRe = regexp.MustCompile(`(\d+) kretprobe misses`)
-	inflightRe  = regexp.MustCompile(`(\d+) connects not reported: the kprobe's in-flight map was full`)
+	anyMissesRe = regexp.MustCompile(`tcpv4connect: (\d+) kretprobe misses`)
+	inflightRe  = regexp.MustCompile(`tcpv4connect: (\d+) connects not reported \(the kprobe's in-flight map was full\)`)
 )
 
 // TestInflightMapFull: in kprobe mode, 64 threads connect at once while the

@@ -52,8 +52,8 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("%q: port 0 accepted", args)
 				}
 			}
-			if o.Duration < 0 {
-				t.Fatalf("%q: negative duration accepted", args)
+			if o.Duration != nil && *o.Duration <= 0 {
+				t.Fatalf("%q: duration %v accepted", args, *o.Duration)
 			}
 		default:
 			t.Fatalf("%q: code %d, want 0, 2 or -1", args, code)

@@ -20,7 +20,7 @@ import (
 // Options are the flags both commands take. A command embeds it (with the
 // kong tag `embed:""`) and calls its Validate from its own.
 type Options struct {
-	Timestamp bool             `short:"t" help:"Include timestamp on output."`
+	Timestamp bool             `short:"t" help:"${timestamp_help}"`
 	PID       string           `short:"p" name:"pid" placeholder:"PID" help:"Trace this PID only."`
 	Port      string           `short:"P" name:"port" placeholder:"PORTS" help:"Comma-separated list of destination ports to trace (at most 64)."`
 	LPort     bool             `short:"L" name:"lport" help:"Include LPORT on output (in tracepoint mode the row waits for the handshake's end, when the port is known)."`
@@ -31,7 +31,7 @@ type Options struct {
 	Failed    bool             `short:"x" name:"failed" help:"Also report connects that tcp_v4_connect/tcp_v6_connect rejected, with an ERR column. Needs the fentry or kprobe attach mode: tracepoint cannot see the return value."`
 	Outcome   bool             `short:"O" name:"outcome" help:"Report each connect when its handshake ends, with OUTCOME (ESTABLISHED, ECONNREFUSED, ETIMEDOUT, ...) and LAT(ms) from SYN to result."`
 	Cgroup    string           `name:"cgroup" placeholder:"PATH" help:"Trace only processes in this cgroup v2 directory or below it."`
-	Duration  time.Duration    `name:"duration" placeholder:"D" help:"Stop after this long (e.g. 10s, 5m); count mode prints its table then."`
+	Duration  *time.Duration   `name:"duration" placeholder:"D" help:"Stop after this long (e.g. 10s, 5m); count mode prints its table then."`
 	Attach    string           `enum:"auto,fentry,kprobe,tracepoint" default:"auto" placeholder:"MODE" help:"Attach mode: auto, fentry, kprobe or tracepoint. Auto tries them in that order (default: ${default})."`
 	BTF       string           `name:"btf" type:"existingfile" placeholder:"FILE" help:"Kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux (e.g. a BTFHub file)."`
 	Check     bool             `help:"Report which attach modes work on this kernel, then exit."`
@@ -89,8 +89,8 @@ func (o *Options) Validate() error {
 			return err
 		}
 	}
-	if o.Duration < 0 {
-		return fmt.Errorf("invalid duration %s: give a positive duration such as 10s", o.Duration)
+	if o.Duration != nil && *o.Duration <= 0 {
+		return fmt.Errorf("invalid --duration %s: give a positive duration such as 10s (without --duration the run lasts until Ctrl-C)", *o.Duration)
 	}
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -34,14 +32,14 @@ type Command struct {
 	Layout      format.Layout
 	// Banner prints format.Banner before the header, as bcc's tcpconnect.
 	Banner bool
+	// TimeSinceStart: -t's TIME(s) counts from the start of tracing (as
+	// bcc's tcpv4connect example shows), not from the first row printed
+	// (bcc's tcpconnect). Rows printed when the handshake ends (-O, and
+	// -L in tracepoint mode) always count from the start of tracing.
+	TimeSinceStart bool
 	// Families returns which address families to trace; it is called
 	// after parsing.
 	Families func() (v4, v6 bool)
-	// PerfPages is the perf buffer size per CPU; 0 for the default.
-	PerfPages int
-	// AtExit, if set, runs when tracing ends normally, before the
-	// tracer is closed (e.g. to report kprobe misses).
-	AtExit func(stderr io.Writer, t *tracer.Tracer)
 }
 
 // Run parses args into root (the command's options struct, which embeds
@@ -50,6 +48,12 @@ func Run(cmd Command, root any, opts *Options, args []string, stdout, stderr io.
 	code := parse(cmd, root, args, stdout, stderr)
 	if code >= 0 {
 		return code
+	}
+	if opts.BTF != "" {
+		if err := CheckBTF(opts.BTF); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
+			return ExitUsage
+		}
 	}
 	if opts.Check {
 		return check(cmd, opts, stdout, stderr)
@@ -64,7 +68,7 @@ func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) int {
 	parser, err := kong.New(root,
 		kong.Name(cmd.Name),
 		kong.Description(cmd.Description),
-		kong.Vars{"version": cmd.Version},
+		kong.Vars{"version": cmd.Version, "timestamp_help": cmd.timestampHelp()},
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(c int) { exitCode = c }),
 	)
@@ -83,6 +87,14 @@ func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) int {
 	return -1
 }
 
+// timestampHelp is -t's help: what TIME(s) counts from.
+func (cmd Command) timestampHelp() string {
+	if cmd.TimeSinceStart {
+		return "Include TIME(s) on output: seconds since tracing began (never negative)."
+	}
+	return "Include TIME(s) on output: seconds since the first row printed, as bcc's tcpconnect; with -O, and with -L in tracepoint mode (rows printed when the handshake ends), seconds since tracing began."
+}
+
 func (cmd Command) config(opts *Options) tracer.Config {
 	v4, v6 := cmd.Families()
 	return tracer.Config{
@@ -98,30 +110,23 @@ func (cmd Command) config(opts *Options) tracer.Config {
 		Outcome: opts.Outcome,
 		// JSON always carries sport, 0 when the mode does not know it yet.
 		SourcePort: opts.LPort && !opts.JSON,
-		MapEntries: testMapEntries(),
 		BTFPath:    opts.BTF,
-		PerfPages:  cmd.PerfPages,
-		V4Func:     os.Getenv("TCPV4CONNECT_TEST_V4FUNC"),
-		V6Func:     os.Getenv("TCPV4CONNECT_TEST_V6FUNC"),
+		PerfPages:  testPerfPages(),
+		MapEntries: testMapEntries(),
+		V4Func:     os.Getenv(EnvTestV4Func),
+		V6Func:     os.Getenv(EnvTestV6Func),
 	}
 }
 
-// testMapEntries reads TCPV4CONNECT_TEST_MAP_ENTRIES ("syn_sent=512,counts=100"):
-// tests shrink a map to fill it and check that what it drops is counted.
-func testMapEntries() map[string]uint32 {
-	v := os.Getenv("TCPV4CONNECT_TEST_MAP_ENTRIES")
-	if v == "" {
-		return nil
-	}
-	m := map[string]uint32{}
-	for _, kv := range strings.Split(v, ",") {
-		name, n, _ := strings.Cut(kv, "=")
-		if x, err := strconv.ParseUint(n, 10, 32); err == nil && x > 0 {
-			m[name] = uint32(x)
-		}
-	}
-	return m
-}
+// How long the end of a run may take, from the signal (or --duration) on,
+// when stdout is blocked (a reader that stopped reading, a terminal
+// stopped with Ctrl-S): the stream gets streamGrace to print what is left,
+// each later write to stdout writeGrace. Then the output is abandoned, the
+// tracer closed and the exit report printed: a second in all, at most.
+const (
+	streamGrace = 300 * time.Millisecond
+	writeGrace  = 150 * time.Millisecond
+)
 
 func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	if err := tracer.Preflight(opts.BTF); err != nil {
@@ -134,12 +139,12 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	}
 	// Signals are caught before attaching, so that none can kill the
 	// process between attach and the deferred Close.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := notifyStop(context.Background())
 	defer stop()
 	signal.Ignore(syscall.SIGPIPE) // a closed stdout becomes EPIPE: exit quietly
-	if opts.Duration > 0 {
+	if opts.Duration != nil {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
+		ctx, cancel = context.WithTimeout(ctx, *opts.Duration)
 		defer cancel()
 	}
 
@@ -149,6 +154,12 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		return ExitRuntime
 	}
 	defer t.Close()
+	// Tracing has begun: -t's time zero.
+	startNs, err := monotonicNs()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
+		return ExitRuntime
+	}
 	if opts.Verbose {
 		for _, a := range t.Tried {
 			fmt.Fprintf(stderr, "%s: attach mode %s failed: %v\n", cmd.Name, a.Mode, a.Err)
@@ -156,104 +167,210 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: using attach mode %s\n", cmd.Name, t.Mode())
 	}
 	if opts.Count {
-		return count(ctx, cmd, t, stdout, stderr)
+		return count(ctx, cmd, opts, t, stdout, stderr)
 	}
 
 	sopt := stream.Options{Errors: stderr}
 	// The first line is the signal that tracing has begun.
 	var first string
+	var jf *format.JSON
 	if opts.JSON {
 		offset, err := clockOffset()
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
 			return ExitRuntime
 		}
-		f := format.NewJSON(string(t.Mode()), offset)
-		first = f.Start()
-		sopt.Format, sopt.OnLost = f.Row, f.Lost
+		jf = format.NewJSON(string(t.Mode()), offset)
+		first = jf.Start()
+		sopt.Format, sopt.OnLost = jf.Row, jf.Lost
 	} else {
-		f := format.NewText(format.TextOptions{
+		topt := format.TextOptions{
 			Layout:     cmd.Layout,
 			Timestamps: opts.Timestamp,
 			UID:        opts.PrintUID,
 			LPort:      opts.LPort,
 			Failed:     opts.Failed,
 			Outcome:    opts.Outcome,
-		})
+		}
+		// Rows printed when the handshake ends are not in connect
+		// order: counted from the first one, earlier connects would
+		// get negative times.
+		if cmd.TimeSinceStart || t.Outcome {
+			topt.StartNs = startNs
+		}
+		f := format.NewText(topt)
 		if cmd.Banner {
 			first = format.Banner
 		}
 		first += f.Header()
 		sopt.Format = f.Row
 	}
-	if _, err := io.WriteString(stdout, first); err != nil {
+
+	// All writes to stdout happen off the main goroutine, which waits for
+	// them only so long once the run is to end: a blocked stdout cannot
+	// hold up the exit.
+	s := stream.New(t, stdout, sopt)
+	type result struct {
+		st  stream.Stats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if _, err := io.WriteString(stdout, first); err != nil {
+			done <- result{err: stream.ErrOutputClosed}
+			return
+		}
+		st, err := s.Run(ctx)
+		done <- result{st, err}
+	}()
+	var r result
+	abandoned := false
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		select {
+		case r = <-done:
+		case <-time.After(streamGrace):
+			// Blocked in a write: Run will not poll again.
+			r.st, abandoned = s.Abandon(), true
+		}
+	}
+	if errors.Is(r.err, stream.ErrOutputClosed) {
 		return 0
 	}
-	st, err := stream.Run(ctx, t, stdout, sopt)
-	if errors.Is(err, stream.ErrOutputClosed) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
+	if r.err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, r.err)
 		return ExitRuntime
 	}
+	out := stdout
+	if abandoned {
+		out = io.Discard
+	}
+	// Nothing may arrive after the counters below are read.
+	t.Detach()
 	// perf writes a loss record only when a later sample reaches the same
 	// CPU's ring; the BPF side counts every failed write, so none is missed.
-	if ks, kerr := t.Stats(); kerr == nil && ks.OutputFailures > st.Lost {
-		if stream.ReportLost(stdout, ks.OutputFailures-st.Lost, sopt) != nil {
-			return 0
+	if ks, kerr := t.Stats(); kerr == nil && ks.OutputFailures > r.st.Lost {
+		n := ks.OutputFailures - r.st.Lost
+		if jf == nil {
+			fmt.Fprintf(stderr, "Lost %d events\n", n)
+		} else if err := writeWithin(out, jf.Lost(n), writeGrace); err != nil && !errors.Is(err, errBlocked) {
+			return 0 // stdout closed
 		}
-		st.Lost = ks.OutputFailures
+		r.st.Lost = ks.OutputFailures
 	}
-	if st.Lost > 0 {
-		fmt.Fprintf(stderr, "%s: lost %d events in total (perf buffer full)\n", cmd.Name, st.Lost)
-	}
-	if st.Malformed > 0 {
-		fmt.Fprintf(stderr, "%s: %d malformed events\n", cmd.Name, st.Malformed)
-	}
-	if ks, err := t.Stats(); err == nil {
-		for _, c := range []struct {
-			n    uint64
-			what string
-		}{
-			{ks.InflightFull, "connects not reported: the kprobe's in-flight map was full"},
-			{ks.OutcomeFull, "connects not reported: the handshake tracker's map was full"},
-		} {
-			if c.n > 0 {
-				fmt.Fprintf(stderr, "%s: %d %s\n", cmd.Name, c.n, c.what)
-			}
-		}
-	}
-	if n, err := t.Pending(); err == nil && n > 0 {
-		fmt.Fprintf(stderr, "%s: %d connects still in SYN_SENT at exit, not reported\n", cmd.Name, n)
-	}
-	if cmd.AtExit != nil {
-		cmd.AtExit(stderr, t)
+	l := Losses{OutcomeMode: t.Outcome, PerfLost: r.st.Lost, Malformed: r.st.Malformed}
+	l.kernel(t)
+	Report(stderr, cmd.Name, l, opts.Verbose)
+	if jf != nil {
+		_ = writeWithin(out, Records(jf, l), writeGrace)
 	}
 	return 0
 }
 
 // count waits for the end (a signal or --duration), then prints the
 // kernel's counters.
-func count(ctx context.Context, cmd Command, t *tracer.Tracer, stdout, stderr io.Writer) int {
-	if _, err := io.WriteString(stdout, format.Banner); err != nil {
-		return 0
+func count(ctx context.Context, cmd Command, opts *Options, t *tracer.Tracer, stdout, stderr io.Writer) int {
+	banner := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(stdout, format.Banner)
+		banner <- err
+	}()
+	select {
+	case err := <-banner:
+		if err != nil {
+			return 0
+		}
+		<-ctx.Done()
+	case <-ctx.Done():
 	}
-	<-ctx.Done()
-	t.Detach()
+	t.Detach() // the table is final: no count changes while it is read
 	counts, err := t.Counts()
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
 		return ExitRuntime
 	}
-	_, _ = io.WriteString(stdout, format.CountTable(counts))
-	if ks, err := t.Stats(); err == nil && ks.CountFull > 0 {
-		fmt.Fprintf(stderr, "%s: %d connects not counted: the count table was full\n", cmd.Name, ks.CountFull)
+	if err := writeWithin(stdout, format.CountTable(counts), streamGrace); err != nil && !errors.Is(err, errBlocked) {
+		return 0
 	}
-	if cmd.AtExit != nil {
-		cmd.AtExit(stderr, t)
-	}
+	l := Losses{CountMode: true}
+	l.kernel(t)
+	Report(stderr, cmd.Name, l, opts.Verbose)
 	return 0
+}
+
+// errBlocked: a write to stdout did not finish in time.
+var errBlocked = errors.New("output blocked")
+
+// writeWithin writes s to w, giving up after d. A write given up on goes on
+// in the background and ends with the process.
+func writeWithin(w io.Writer, s string, d time.Duration) error {
+	if s == "" {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(w, s)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		return errBlocked
+	}
+}
+
+// notifyStop returns a context that ends at the first SIGINT, SIGTERM or
+// SIGHUP (a closed terminal ends the run like SIGTERM: report, exit 0). A
+// second one exits at once, with 128 + its number, without the report.
+// A signal the process was started with ignored (nohup, a background job
+// of a script) stays ignored.
+func notifyStop(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	var sigs []os.Signal
+	for _, s := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, sigs...)
+	quit := make(chan struct{})
+	go func() {
+		first := true
+		for {
+			select {
+			case sig := <-ch:
+				if first {
+					first = false
+					cancel()
+					continue
+				}
+				n := 1
+				if s, ok := sig.(syscall.Signal); ok {
+					n = int(s)
+				}
+				os.Exit(128 + n)
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(quit)
+		cancel()
+	}
+}
+
+// monotonicNs reads CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns.
+func monotonicNs() (uint64, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0, fmt.Errorf("read CLOCK_MONOTONIC: %w", err)
+	}
+	return uint64(ts.Nano()), nil
 }
 
 // clockOffset returns wall-clock ns minus CLOCK_MONOTONIC ns (the clock of

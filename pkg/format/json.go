@@ -73,14 +73,30 @@ type Record struct {
 	LatencyNs *uint64 `json:"latency_ns,omitempty"`
 }
 
-// LostRecord reports records the kernel dropped (perf buffer full).
+// LostRecord reports connects the run did not show, and why (Reason, one
+// of the Reason* constants). The counts of all "lost" records of a stream
+// add up to every connect it did not show.
 type LostRecord struct {
 	SchemaVersion int    `json:"schema_version"`
 	Type          string `json:"type"` // "lost"
 	Time          string `json:"time"` // when the loss was noticed
 	Attach        string `json:"attach"`
 	Count         uint64 `json:"count"`
+	Reason        string `json:"reason"`
 }
+
+// Reasons of "lost" records (docs/tcpconnect.md). perf_buffer_full
+// records come where the gap is noticed; the others once, at exit, with
+// the run's total.
+const (
+	ReasonPerfBufferFull = "perf_buffer_full" // the reader fell behind
+	ReasonMalformed      = "malformed"        // a sample that did not decode
+	ReasonKretprobeMiss  = "kretprobe_miss"   // kprobe mode: the return probe did not fire
+	ReasonOutcomeMapFull = "outcome_map_full" // -O: no room to follow the handshake
+	ReasonCountMapFull   = "count_map_full"   // -c: no room for a new key
+	ReasonInflightFull   = "inflight_full"    // no room for a connect in progress
+	ReasonPendingAtExit  = "pending_at_exit"  // -O: the handshake had not ended at exit
+)
 
 // JSON renders events as JSON lines (-j).
 type JSON struct {
@@ -139,14 +155,20 @@ func (f *JSON) Row(e *event.Event) string {
 	return marshal(&r)
 }
 
-// Lost returns the record that reports n dropped records.
-func (f *JSON) Lost(n uint64) string {
+// Lost returns the record that reports n records the kernel dropped
+// because the perf buffer was full.
+func (f *JSON) Lost(n uint64) string { return f.LostBecause(ReasonPerfBufferFull, n) }
+
+// LostBecause returns the record that reports n connects not shown for
+// the given reason.
+func (f *JSON) LostBecause(reason string, n uint64) string {
 	return marshal(&LostRecord{
 		SchemaVersion: SchemaVersion,
 		Type:          RecordLost,
 		Time:          time.Now().UTC().Format(time.RFC3339Nano),
 		Attach:        f.attach,
 		Count:         n,
+		Reason:        reason,
 	})
 }
 

@@ -115,7 +115,7 @@ func TestJSONStartAndLost(t *testing.T) {
 		t.Errorf("start: %v", m)
 	}
 	m = decodeStrict(t, f.Lost(17))
-	if m["type"] != "lost" || m["count"] != 17.0 || m["schema_version"] != 1.0 {
+	if m["type"] != "lost" || m["count"] != 17.0 || m["schema_version"] != 1.0 || m["reason"] != "perf_buffer_full" {
 		t.Errorf("lost: %v", m)
 	}
 	if _, err := time.Parse(time.RFC3339Nano, m["time"].(string)); err != nil {

@@ -27,12 +27,18 @@ const Banner = "Tracing connect ... Hit Ctrl-C to end\n"
 
 // TextOptions chooses the optional columns.
 type TextOptions struct {
-	Layout     Layout
-	Timestamps bool // -t: TIME(s), seconds since the first event
-	UID        bool // -U: UID before PID
-	LPort      bool // -L: LPORT after SADDR
-	Failed     bool // -x: ERR, the errno name of a rejected connect ("-" if none)
-	Outcome    bool // -O: OUTCOME and LAT(ms), the handshake's result
+	Layout Layout
+	// Timestamps (-t) adds TIME(s): seconds since StartNs when it is
+	// set, else since the first row printed (bcc's tcpconnect). Never
+	// negative: an event older than the base shows 0.000.
+	Timestamps bool
+	// StartNs is when tracing began (CLOCK_MONOTONIC ns, the clock of
+	// bpf_ktime_get_ns), or 0.
+	StartNs uint64
+	UID     bool // -U: UID before PID
+	LPort   bool // -L: LPORT after SADDR
+	Failed  bool // -x: ERR, the errno name of a rejected connect ("-" if none)
+	Outcome bool // -O: OUTCOME and LAT(ms), the handshake's result
 }
 
 // Text renders events as bcc's tools print them, plus the columns of -x
@@ -44,7 +50,13 @@ type Text struct {
 }
 
 // NewText returns a formatter for the given columns.
-func NewText(opt TextOptions) *Text { return &Text{opt: opt} }
+func NewText(opt TextOptions) *Text {
+	f := &Text{opt: opt}
+	if opt.StartNs != 0 {
+		f.clk = elapsedClock{started: true, startUs: opt.StartNs / 1000}
+	}
+	return f
+}
 
 // Header returns the header line, with its newline.
 func (f *Text) Header() string {
@@ -136,7 +148,10 @@ func errName(e *event.Event) string {
 }
 
 // elapsedClock renders TIME(s) the way bcc computes it: microseconds since
-// the first event, as a float.
+// the base (the start of tracing, or else the first event), as a float. An
+// event older than the base (recorded a hair before the start was read, or
+// read in a later poll cycle than a newer one) shows 0.000, never a
+// negative time.
 type elapsedClock struct {
 	started bool
 	startUs uint64
@@ -147,7 +162,10 @@ func (c *elapsedClock) elapsed(tsNs uint64) string {
 	if !c.started {
 		c.started, c.startUs = true, us
 	}
-	return fmt.Sprintf("%-9.3f", (float64(us)-float64(c.startUs))/1e6)
+	if us < c.startUs {
+		us = c.startUs
+	}
+	return fmt.Sprintf("%-9.3f", float64(us-c.startUs)/1e6)
 }
 
 // CountTable renders count mode's table as bcc's tcpconnect prints it at

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 )
@@ -46,12 +47,38 @@ var ErrOutputClosed = errors.New("output closed")
 // stop request is noticed within it.
 const PollMs = 100
 
+// Stream copies a source's events to an output. Run does the copying;
+// Abandon, from another goroutine, stops it even while a write to the
+// output is blocked (a reader that stopped reading): it waits for any poll
+// in progress, then no poll starts again, so the caller may close the
+// source at once.
+type Stream struct {
+	src Source
+	w   *bufio.Writer
+	opt Options
+
+	mu        sync.Mutex // held during each Poll; guards st and abandoned
+	st        Stats
+	abandoned bool
+
+	// Used by the Run goroutine only.
+	err     error         // first write error: stop at the end of the cycle
+	batch   []event.Event // this cycle's events, reused from cycle to cycle
+	pending []string      // this cycle's loss reports for the output
+}
+
+// New returns a stream from src to out.
+func New(src Source, out io.Writer, opt Options) *Stream {
+	return &Stream{src: src, w: bufio.NewWriterSize(out, 64<<10), opt: opt}
+}
+
 // Run copies events to out until ctx is done or the source ends. After
 // each poll cycle, which reads every sample waiting in the rings, the
 // output is flushed: a piped reader sees each line promptly, while a burst
 // is written in one go. When ctx ends, the rings are read empty once more.
-func Run(ctx context.Context, src Source, out io.Writer, opt Options) (Stats, error) {
-	s := &runner{w: bufio.NewWriterSize(out, 64<<10), opt: opt}
+// Writes happen outside the poll lock, so that a blocked write never keeps
+// Abandon waiting.
+func (s *Stream) Run(ctx context.Context) (Stats, error) {
 	for {
 		stopping := ctx.Err() != nil
 		timeout := PollMs
@@ -59,51 +86,56 @@ func Run(ctx context.Context, src Source, out io.Writer, opt Options) (Stats, er
 			timeout = 0
 			// Whatever the probes emit after the last read would be
 			// neither shown nor counted: stop them first.
-			if d, ok := src.(interface{ Detach() }); ok {
+			if d, ok := s.src.(interface{ Detach() }); ok {
 				d.Detach()
 			}
 		}
-		err := src.Poll(timeout, s.sample, s.lost)
+		s.mu.Lock()
+		if s.abandoned {
+			st := s.st
+			s.mu.Unlock()
+			return st, ErrAbandoned
+		}
+		err := s.src.Poll(timeout, s.sample, s.lost)
+		st := s.st
+		s.mu.Unlock()
 		s.emit()
 		if s.err != nil {
-			return s.st, s.err
+			return st, s.err
 		}
 		if ferr := s.w.Flush(); ferr != nil {
-			return s.st, ErrOutputClosed
+			return st, ErrOutputClosed
 		}
 		if errors.Is(err, io.EOF) || stopping {
-			return s.st, nil
+			return st, nil
 		}
 		if err != nil {
-			return s.st, err
+			return st, err
 		}
 	}
 }
 
-// ReportLost writes a loss report the way Run does, for losses learnt
-// after Run (e.g. from the BPF side's own counter).
-func ReportLost(out io.Writer, n uint64, opt Options) error {
-	if opt.OnLost == nil {
-		fmt.Fprintf(opt.Errors, "Lost %d events\n", n)
-		return nil
-	}
-	if _, err := io.WriteString(out, opt.OnLost(n)); err != nil {
-		return ErrOutputClosed
-	}
-	return nil
+// Abandon stops Run from polling again and returns what it counted. It
+// waits only for a poll in progress (at most PollMs), never for a write.
+func (s *Stream) Abandon() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abandoned = true
+	return s.st
 }
 
-type runner struct {
-	w     *bufio.Writer
-	opt   Options
-	st    Stats
-	err   error         // first write error: stop at the end of the cycle
-	batch []event.Event // this cycle's events, reused from cycle to cycle
+// ErrAbandoned is Run's error after Abandon.
+var ErrAbandoned = errors.New("stream abandoned")
+
+// Run copies events from src to out until ctx is done or the source ends
+// (New(src, out, opt).Run(ctx)).
+func Run(ctx context.Context, src Source, out io.Writer, opt Options) (Stats, error) {
+	return New(src, out, opt).Run(ctx)
 }
 
 // sample decodes into the batch; emit prints it. Each CPU has its own
 // ring, so one cycle's samples arrive grouped by CPU, not by time.
-func (s *runner) sample(raw []byte) {
+func (s *Stream) sample(raw []byte) {
 	ev, err := event.Decode(raw)
 	if err != nil {
 		s.st.Malformed++
@@ -114,8 +146,17 @@ func (s *runner) sample(raw []byte) {
 	s.batch = append(s.batch, ev)
 }
 
-// emit writes the cycle's events in kernel-timestamp order.
-func (s *runner) emit() {
+// emit writes the cycle's loss reports, then its events in kernel-timestamp
+// order.
+func (s *Stream) emit() {
+	for _, r := range s.pending {
+		if s.err == nil {
+			if _, err := s.w.WriteString(r); err != nil {
+				s.err = ErrOutputClosed
+			}
+		}
+	}
+	s.pending = s.pending[:0]
 	slices.SortStableFunc(s.batch, func(a, b event.Event) int { return cmp.Compare(a.TsNs, b.TsNs) })
 	for i := range s.batch {
 		if s.err != nil {
@@ -130,9 +171,13 @@ func (s *runner) emit() {
 	s.batch = s.batch[:0]
 }
 
-func (s *runner) lost(n uint64) {
+// lost runs inside Poll: a report for the output waits for emit, which
+// writes outside the poll lock.
+func (s *Stream) lost(n uint64) {
 	s.st.Lost += n
-	if s.err == nil {
-		s.err = ReportLost(s.w, n, s.opt)
+	if s.opt.OnLost == nil {
+		fmt.Fprintf(s.opt.Errors, "Lost %d events\n", n)
+		return
 	}
+	s.pending = append(s.pending, s.opt.OnLost(n))
 }

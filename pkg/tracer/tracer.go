@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -83,6 +84,7 @@ type Tracer struct {
 	// in tracepoint mode).
 	Outcome bool
 	mod     *bpf.Module
+	linksMu sync.Mutex
 	links   []*bpf.BPFLink
 	rd      *perfbuf.Reader
 	cgFD    int
@@ -442,6 +444,10 @@ func (t *Tracer) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) err
 // Detach stops the probes: after it no new event or count arrives, so the
 // rings can be drained and the counters read knowing nothing follows.
 func (t *Tracer) Detach() {
+	// The stream detaches before its last read while the caller may
+	// detach after giving up on a blocked output: either may come first.
+	t.linksMu.Lock()
+	defer t.linksMu.Unlock()
 	for _, l := range t.links {
 		_ = l.Destroy()
 	}
