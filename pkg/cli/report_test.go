@@ -35,10 +35,10 @@ func TestReportLines(t *testing.T) {
 		"tcpv4connect: 17 events lost in total (perf buffer full: the reader fell behind)",
 		"tcpv4connect: 2 malformed events (samples that did not decode: BPF object and program out of step?)",
 		"tcpv4connect: 5 kretprobe misses (more threads inside the probed function at once than the kretprobe has instances; the kernel's count for the probes, all processes: 9)",
-		"tcpv4connect: 1 handshakes not followed (outcome map full)",
-		"tcpv4connect: 3 connects not counted (count map full)",
-		"tcpv4connect: 4 connects not tracked (in-flight map full)",
-		"tcpv4connect: 6 handshakes still pending at exit (no outcome yet)",
+		"tcpv4connect: 1 connects not reported (the handshake tracker's map was full)",
+		"tcpv4connect: 3 connects not counted (the count table was full)",
+		"tcpv4connect: 4 connects not reported (the kprobe's in-flight map was full)",
+		"tcpv4connect: 6 connects still in SYN_SENT at exit (not reported: their handshake had not ended)",
 	}
 	if got := report(l, false); got != strings.Join(want, "\n")+"\n" {
 		t.Errorf("report:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
@@ -56,10 +56,10 @@ func TestReportVerbose(t *testing.T) {
 		l    Losses
 		want []string
 	}{
-		{Losses{}, []string{"0 events lost in total", "0 malformed events", "0 connects not tracked"}},
-		{Losses{KprobeMode: true}, []string{"0 events lost in total", "0 malformed events", "0 kretprobe misses", "0 connects not tracked"}},
-		{Losses{OutcomeMode: true}, []string{"0 events lost in total", "0 malformed events", "0 handshakes not followed", "0 connects not tracked", "0 handshakes still pending at exit"}},
-		{Losses{CountMode: true}, []string{"0 connects not counted", "0 connects not tracked"}},
+		{Losses{}, []string{"0 events lost in total", "0 malformed events"}},
+		{Losses{KprobeMode: true}, []string{"0 events lost in total", "0 malformed events", "0 kretprobe misses", "0 connects not reported"}},
+		{Losses{OutcomeMode: true}, []string{"0 events lost in total", "0 malformed events", "0 connects not reported", "0 connects still in SYN_SENT at exit"}},
+		{Losses{CountMode: true}, []string{"0 connects not counted"}},
 	}
 	for _, c := range cases {
 		got := strings.Split(strings.TrimSuffix(report(c.l, true), "\n"), "\n")
