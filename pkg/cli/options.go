@@ -81,8 +81,10 @@ func (o *Options) Validate() error {
 			}
 		}
 	}
-	if o.Failed && o.Attach == string(tracer.ModeTracepoint) {
-		return errors.New("-x/--failed needs the return value of tcp_v4_connect/tcp_v6_connect, which attach mode tracepoint cannot see: use --attach fentry, kprobe or auto")
+	if o.Failed {
+		if err := tracer.Mode(o.Attach).CanReportFailed(); err != nil {
+			return fmt.Errorf("-x/--failed with --attach %s: %w", o.Attach, err)
+		}
 	}
 	if o.Cgroup != "" {
 		if err := checkCgroup(o.Cgroup); err != nil {

@@ -393,7 +393,7 @@ func reportOpenError(name string, stderr io.Writer, err error, failed bool) {
 			return
 		}
 		if failed {
-			fmt.Fprintf(stderr, "%s: -x/--failed needs attach mode fentry or kprobe (tracepoint cannot see the return value), and neither works on this kernel:\n", name)
+			fmt.Fprintf(stderr, "%s: -x/--failed: %v, and neither works on this kernel:\n", name, tracer.ErrFailedNeedsReturn)
 		} else {
 			fmt.Fprintf(stderr, "%s: no attach mode works on this kernel:\n", name)
 		}

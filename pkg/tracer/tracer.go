@@ -138,7 +138,16 @@ func autoModes(cfg *Config) []Mode {
 
 // ErrFailedNeedsReturn means failed connects were asked for in a mode that
 // cannot see tcp_v{4,6}_connect's return value.
-var ErrFailedNeedsReturn = errors.New("reporting failed connects needs the return value of tcp_v4_connect/tcp_v6_connect, which only the fentry and kprobe attach modes see (tracepoint fires inside the function)")
+var ErrFailedNeedsReturn = errors.New("failed connects need the return value of tcp_v4_connect/tcp_v6_connect, which only the fentry and kprobe attach modes see (the tracepoint fires inside the function)")
+
+// CanReportFailed returns ErrFailedNeedsReturn when mode m cannot report
+// failed connects; auto can, by choosing fentry or kprobe.
+func (m Mode) CanReportFailed() error {
+	if m != ModeAuto && !m.KnowsReturn() {
+		return ErrFailedNeedsReturn
+	}
+	return nil
+}
 
 func validate(cfg *Config) error {
 	if cfg.Mode == "" {
@@ -147,8 +156,10 @@ func validate(cfg *Config) error {
 	if _, err := ParseMode(string(cfg.Mode)); err != nil {
 		return err
 	}
-	if cfg.Failed && cfg.Mode != ModeAuto && !cfg.Mode.KnowsReturn() {
-		return ErrFailedNeedsReturn
+	if cfg.Failed {
+		if err := cfg.Mode.CanReportFailed(); err != nil {
+			return err
+		}
 	}
 	if !cfg.IPv4 && !cfg.IPv6 {
 		return errors.New("nothing to trace: enable IPv4, IPv6 or both")
