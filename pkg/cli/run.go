@@ -231,7 +231,9 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		select {
 		case r = <-done:
 		case <-time.After(streamGrace):
-			// Blocked in a write: Run will not poll again.
+			// Blocked in a write: Run will not poll again. Detached
+			// first, so that the counts Abandon reads are final.
+			t.Detach()
 			r.st, abandoned = s.Abandon(), true
 		}
 	}
@@ -248,17 +250,6 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	}
 	// Nothing may arrive after the counters below are read.
 	t.Detach()
-	// perf writes a loss record only when a later sample reaches the same
-	// CPU's ring; the BPF side counts every failed write, so none is missed.
-	if ks, kerr := t.Stats(); kerr == nil && ks.OutputFailures > r.st.Lost {
-		n := ks.OutputFailures - r.st.Lost
-		if jf == nil {
-			fmt.Fprintf(stderr, "Lost %d events\n", n)
-		} else if err := writeWithin(out, jf.Lost(n), writeGrace); err != nil && !errors.Is(err, errBlocked) {
-			return 0 // stdout closed
-		}
-		r.st.Lost = ks.OutputFailures
-	}
 	l := Losses{OutcomeMode: t.Outcome, PerfLost: r.st.Lost, Malformed: r.st.Malformed}
 	l.kernel(t)
 	Report(stderr, cmd.Name, l, opts.Verbose)

@@ -97,6 +97,9 @@ func (s *Stream) Run(ctx context.Context) (Stats, error) {
 			return st, ErrAbandoned
 		}
 		err := s.src.Poll(timeout, s.sample, s.lost)
+		if stopping {
+			s.reconcile()
+		}
 		st := s.st
 		s.mu.Unlock()
 		s.emit()
@@ -120,8 +123,31 @@ func (s *Stream) Run(ctx context.Context) (Stats, error) {
 func (s *Stream) Abandon() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.abandoned {
+		s.reconcile()
+	}
 	s.abandoned = true
 	return s.st
+}
+
+// Dropper is a Source that also counts the samples its producer could not
+// write (the BPF side's failed perf writes). perf reports a drop only
+// when a later sample reaches the same ring, so the drops at the very end
+// of a run are known only from this count.
+type Dropper interface {
+	Dropped() (uint64, error)
+}
+
+// reconcile counts, at the end, the drops perf has not reported. Called
+// with mu held, after the last poll.
+func (s *Stream) reconcile() {
+	d, ok := s.src.(Dropper)
+	if !ok {
+		return
+	}
+	if n, err := d.Dropped(); err == nil && n > s.st.Lost {
+		s.lost(n - s.st.Lost)
+	}
 }
 
 // ErrAbandoned is Run's error after Abandon.

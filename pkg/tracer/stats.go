@@ -83,3 +83,10 @@ func (t *Tracer) Pending() (uint64, error) {
 	}
 	return n, nil
 }
+
+// Dropped returns how many samples the BPF programs could not write to the
+// perf buffer (stream.Dropper).
+func (t *Tracer) Dropped() (uint64, error) {
+	ks, err := t.Stats()
+	return ks.OutputFailures, err
+}
