@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -68,7 +69,7 @@ func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) int {
 	parser, err := kong.New(root,
 		kong.Name(cmd.Name),
 		kong.Description(cmd.Description),
-		kong.Vars{"version": cmd.Version, "timestamp_help": cmd.timestampHelp()},
+		kong.Vars{"version": cmd.versionText(), "timestamp_help": cmd.timestampHelp()},
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(c int) { exitCode = c }),
 	)
@@ -85,6 +86,12 @@ func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	return -1
+}
+
+// versionText is what --version prints: the program's version, then the
+// libbpf it is linked with and the Go that built it, one per line.
+func (cmd Command) versionText() string {
+	return fmt.Sprintf("%s %s\nlibbpf %s\n%s", cmd.Name, cmd.Version, tracer.LibbpfVersion(), runtime.Version())
 }
 
 // timestampHelp is -t's help: what TIME(s) counts from.

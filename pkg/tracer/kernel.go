@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	bpf "github.com/aquasecurity/libbpfgo"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,3 +51,6 @@ func effectiveCaps() (uint64, error) {
 	}
 	return 0, errors.New("no CapEff in /proc/self/status")
 }
+
+// LibbpfVersion is the version of the libbpf linked in, e.g. "v1.4".
+func LibbpfVersion() string { return bpf.LibbpfVersionString() }
