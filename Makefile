@@ -65,8 +65,10 @@ lint: $(BPF_OBJ)
 
 # Unit tests, then the end-to-end tests against the built binary on the
 # host kernel (as root; they fail rather than skip when CI=true).
+# TESTFLAGS narrows a run, e.g. make test TESTFLAGS='-run TestPrivileges'.
+TESTFLAGS ?=
 test: build
-	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 ./...
+	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 $(TESTFLAGS) ./...
 
 # The kernel matrix: every attach mode of both commands on Debian's 5.10,
 # 6.1 and 6.12 kernels in qemu, plus the host; see scripts/vmtest.sh.
