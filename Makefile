@@ -27,7 +27,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: all setup setup-vm setup-bench bpf build run test lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
+.PHONY: all setup setup-vm setup-bench bpf build run test test-isolated lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
 all: build
 
 setup:
@@ -70,6 +70,13 @@ TESTFLAGS ?=
 test: build
 	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 $(TESTFLAGS) ./...
 
+# make test on a copy of the sources (git ls-files, no .git) in a fresh
+# directory under a mode-0700 temporary directory with nothing beside it:
+# catches tests that read outside the repository or need a world-readable
+# checkout. See scripts/test-isolated.sh.
+test-isolated:
+	scripts/test-isolated.sh TESTFLAGS="$(TESTFLAGS)"
+
 # The kernel matrix: every attach mode of both commands on Debian's 5.10,
 # 6.1 and 6.12 kernels in qemu, plus the host; see scripts/vmtest.sh.
 vmtest: build e2e-bin setup-vm
@@ -100,7 +107,7 @@ vagrant-validate:
 	vagrant validate --ignore-provider
 
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-bench lint test fuzz vmtest bench-smoke vagrant-validate
+check: setup-bench lint test test-isolated fuzz vmtest bench-smoke vagrant-validate
 
 clean:
 	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)
