@@ -84,7 +84,8 @@ test-isolated:
 
 # scripts/setup.sh alone on a fresh minimal Debian 12 (a debootstrap
 # chroot): setup, build and unit tests. See scripts/fresh-debian-check.sh.
-fresh-debian-check:
+# setup-bench brings debootstrap.
+fresh-debian-check: setup-bench
 	scripts/fresh-debian-check.sh
 
 # The kernel matrix: every attach mode of both commands on Debian's 5.10,
@@ -117,7 +118,7 @@ vagrant-validate:
 	vagrant validate --ignore-provider
 
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-bench lint test test-isolated fuzz vmtest bench-smoke vagrant-validate
+check: setup-bench lint test test-isolated fuzz vmtest bench-smoke vagrant-validate fresh-debian-check
 
 clean:
 	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)
