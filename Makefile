@@ -27,7 +27,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: all setup setup-vm setup-bench bpf build run test lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
+.PHONY: all setup setup-vm setup-bench bpf build run test test-unit test-isolated fresh-debian-check lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
 all: build
 
 setup:
@@ -65,8 +65,28 @@ lint: $(BPF_OBJ)
 
 # Unit tests, then the end-to-end tests against the built binary on the
 # host kernel (as root; they fail rather than skip when CI=true).
+# TESTFLAGS narrows a run, e.g. make test TESTFLAGS='-run TestPrivileges'.
+TESTFLAGS ?=
 test: build
-	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 ./...
+	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 $(TESTFLAGS) ./...
+
+# Unit tests only: no tracer binary is given, so the end-to-end tests skip
+# (CI is unset here: under CI=true they would fail instead).
+test-unit: setup $(BPF_OBJ)
+	env -u CI -u TCPV4CONNECT_BIN -u TCPCONNECT_BIN $(GO) test $(GOTEST_STATIC) -count=1 $(TESTFLAGS) ./...
+
+# make test on a copy of the sources (git ls-files, no .git) in a fresh
+# directory under a mode-0700 temporary directory with nothing beside it:
+# catches tests that read outside the repository or need a world-readable
+# checkout. See scripts/test-isolated.sh.
+test-isolated:
+	scripts/test-isolated.sh TESTFLAGS="$(TESTFLAGS)"
+
+# scripts/setup.sh alone on a fresh minimal Debian 12 (a debootstrap
+# chroot): setup, build and unit tests. See scripts/fresh-debian-check.sh.
+# setup-bench brings debootstrap.
+fresh-debian-check: setup-bench
+	scripts/fresh-debian-check.sh
 
 # The kernel matrix: every attach mode of both commands on Debian's 5.10,
 # 6.1 and 6.12 kernels in qemu, plus the host; see scripts/vmtest.sh.
@@ -91,13 +111,14 @@ bench-smoke: build setup-bench
 bench-soak: build setup-bench
 	bench/run.sh --soak
 
-# No box can be downloaded here: CI checks the Vagrantfile offline.
+# No box can be downloaded here: CI checks the Vagrantfile offline, and
+# without --ignore-provider vagrant fails when no provider is installed.
 vagrant-validate:
 	@scripts/setup.sh --vagrant
-	vagrant validate
+	vagrant validate --ignore-provider
 
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-bench lint test fuzz vmtest bench-smoke vagrant-validate
+check: setup-bench lint test test-isolated fuzz vmtest bench-smoke vagrant-validate fresh-debian-check
 
 clean:
 	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)

@@ -37,7 +37,9 @@ fi
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in clang llvm bpftool libelf-dev zlib1g-dev make pkg-config iproute2 libcap2-bin util-linux; do
+# ca-certificates: go fetches modules over https; git: the version stamp
+# and make test-isolated (git ls-files).
+for p in ca-certificates git clang llvm bpftool libelf-dev zlib1g-dev make pkg-config iproute2 libcap2-bin util-linux; do
 	have_pkg "$p" || need+=("$p")
 done
 if [ "$want_vm" = 1 ]; then

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -537,9 +538,18 @@ func TestPrivileges(t *testing.T) {
 	// tracefs for itself.
 	e2e.EnsureTracefs(t)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+	// nobody runs a copy of the tracer, from a directory it can reach
+	// wherever the checkout is; the helpers run as root from the test
+	// binary itself.
+	bin := e2e.CopyForNobody(t, e2e.Bin())
+	asNobody := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = filepath.Dir(bin)
+		return cmd
+	}
 
 	t.Run("unprivileged user", func(t *testing.T) {
-		cmd := exec.Command(e2e.Bin(), "--attach", e2e.Attach())
+		cmd := asNobody("--attach", e2e.Attach())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
 		out, err := cmd.CombinedOutput()
 		if code := exitCode(err); code != 1 {
@@ -552,7 +562,7 @@ func TestPrivileges(t *testing.T) {
 	})
 
 	t.Run("CAP_BPF and CAP_PERFMON only", func(t *testing.T) {
-		cmd := exec.Command(e2e.Bin(), "--attach", e2e.Attach())
+		cmd := asNobody("--attach", e2e.Attach())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody, AmbientCaps: []uintptr{capBPF, capPerfmon}}
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -588,19 +598,8 @@ func TestPrivileges(t *testing.T) {
 	t.Run("with CAP_DAC_READ_SEARCH added", func(t *testing.T) {
 		// What the message above asks for must be enough.
 		port := e2e.Listen(t, "127.0.0.1")
-		self, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The test binary, run as nobody, has to be able to exec the
-		// tracer and itself (helpers run as root, as the test does).
-		for _, p := range []string{e2e.Bin(), self} {
-			if st, err := os.Stat(p); err != nil || st.Mode().Perm()&0o005 != 0o005 {
-				t.Skipf("%s is not world-executable", p)
-			}
-		}
 		h := e2e.StartHelper(t, e2e.Connect{Kind: "block", Addr: "127.0.0.1", Port: port, Comm: "e2e-caps"})
-		cmd := exec.Command(e2e.Bin(), "--attach", e2e.Attach(), "-p", strconv.Itoa(h.PID))
+		cmd := asNobody("--attach", e2e.Attach(), "-p", strconv.Itoa(h.PID))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody, AmbientCaps: []uintptr{capBPF, capPerfmon, capDacReadSearch}}
 		out, err := cmd.StdoutPipe()
 		if err != nil {

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,4 +71,54 @@ func (tr *Tracer) Wait(timeout time.Duration) (code int, ok bool) {
 	case <-time.After(timeout):
 		return -1, false
 	}
+}
+
+// CopyForNobody copies the executable bin into a directory of its own that
+// every user can reach, and returns the copy's path; the directory is
+// removed when the test ends. A test that runs the tracer as another user
+// cannot run it from the checkout, which may be unreachable (a clone in
+// /root is mode 0700).
+func CopyForNobody(t testing.TB, bin string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tcpv4connect-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// MkdirTemp honours $TMPDIR, which may itself be private.
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			t.Fatalf("%s is not searchable by other users: point TMPDIR elsewhere", d)
+		}
+		if d == "/" {
+			break
+		}
+	}
+	src, err := os.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst := filepath.Join(dir, filepath.Base(bin))
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err == nil {
+		_, err = io.Copy(f, src)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Chmod(dst, 0o755) // whatever the umask
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
