@@ -24,10 +24,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
 	"github.com/tcpv4connect/tcpv4connect/pkg/format"
+	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
 )
 
 // teardown is how long the kernel may take to free what a process held
@@ -444,7 +444,7 @@ func TestKretprobeMissesForced(t *testing.T) {
 		t.Errorf("want a known kretprobe miss count, but the tracer says: %s", lastLines(stderr, 1))
 	case misses == 0:
 		t.Errorf("%d threads asleep in a kretprobe'd function at once, %d returns seen, but 0 misses reported", threads, rows)
-	case kernelAtLeast(6, 7) && !strings.Contains(stderr, "the kernel's count for the probes"):
+	case tracer.KernelAtLeast(6, 7) && !strings.Contains(stderr, "the kernel's count for the probes"):
 		t.Errorf("kernel 6.7+ counts misses in the kprobe links' info, but the report lacks it: %s", lastLines(stderr, 1))
 	default:
 		t.Logf("%d threads asleep in hrtimer_nanosleep at once: %d returns seen, %d kretprobe misses reported", threads, rows, misses)
@@ -624,7 +624,7 @@ func TestPrivileges(t *testing.T) {
 			if b, _ := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); strings.TrimSpace(string(b)) == "3" {
 				needs = append(needs, "missing CAP_SYS_ADMIN")
 			}
-			if !kernelAtLeast(5, 11) {
+			if !tracer.KernelAtLeast(5, 11) {
 				needs = append(needs, "missing CAP_SYS_RESOURCE")
 			}
 			if len(needs) > 0 {
@@ -737,15 +737,3 @@ func TestMissingFunction(t *testing.T) {
 	}
 }
 
-// kernelAtLeast compares the running kernel's release with major.minor.
-func kernelAtLeast(major, minor int) bool {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return false
-	}
-	var ma, mi int
-	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); err != nil {
-		return false
-	}
-	return ma > major || (ma == major && mi >= minor)
-}
