@@ -24,7 +24,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-
 	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
 	"github.com/tcpv4connect/tcpv4connect/pkg/format"
 	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
@@ -736,4 +735,3 @@ func TestMissingFunction(t *testing.T) {
 		}
 	}
 }
-
