@@ -12,33 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
+	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
 )
 
-func TestMain(m *testing.M) {
-	e2e.MaybeRunHelper()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 const (
 	wantBanner = "Tracing connect ... Hit Ctrl-C to end"
 	wantHeader = "PID     COMM         IP SADDR            DADDR            DPORT "
 )
-
-// cols says which optional columns a tracer prints.
-type cols struct{ time, uid, lport bool }
-
-// row is one parsed output line.
-type row struct {
-	time         string
-	uid          int
-	pid          int
-	comm         string
-	ip           int
-	saddr, daddr string
-	lport, dport int
-	extra        []string // -x / -O columns
-}
 
 // start runs tcpconnect in the attach mode under test and checks the
 // banner; the header is the first of Lines.
@@ -52,72 +35,22 @@ func start(t *testing.T, args ...string) *e2e.Tracer {
 	return tr
 }
 
-// parseRows parses the rows after the header. COMM is fixed-width, so
-// names with spaces parse too.
+type (
+	row  = e2e.Row
+	cols = e2e.Cols
+)
+
+// parseRows parses tcpconnect's rows after the banner and header.
 func parseRows(t *testing.T, lines []string, c cols) []row {
 	t.Helper()
-	var rows []row
-	for _, l := range lines {
-		if strings.HasPrefix(l, "TIME(s)") || strings.HasPrefix(l, "UID") || strings.HasPrefix(l, "PID") {
-			continue
-		}
-		var r row
-		var err error
-		if c.time {
-			r.time, l = strings.TrimSpace(l[:9]), l[9:]
-		}
-		if c.uid {
-			if r.uid, err = strconv.Atoi(strings.TrimSpace(l[:6])); err != nil {
-				t.Fatalf("row %q: uid: %v", l, err)
-			}
-			l = l[6:]
-		}
-		if len(l) < 8+13+3+17+17+6 {
-			t.Fatalf("short row %q", l)
-		}
-		if r.pid, err = strconv.Atoi(strings.TrimSpace(l[:7])); err != nil {
-			t.Fatalf("row %q: pid: %v", l, err)
-		}
-		r.comm = strings.TrimRight(l[8:20], " ")
-		f := strings.Fields(l[21:])
-		n := 4
-		if c.lport {
-			n = 5
-		}
-		if len(f) < n {
-			t.Fatalf("row %q: too few columns", l)
-		}
-		r.ip, _ = strconv.Atoi(f[0])
-		r.saddr, f = f[1], f[2:]
-		if c.lport {
-			r.lport, _ = strconv.Atoi(f[0])
-			f = f[1:]
-		}
-		r.daddr = f[0]
-		if r.dport, err = strconv.Atoi(f[1]); err != nil {
-			t.Fatalf("row %q: dport: %v", l, err)
-		}
-		r.extra = f[2:]
-		rows = append(rows, r)
-	}
-	return rows
-}
-
-func rowsOf(rows []row, pid int) []row {
-	var out []row
-	for _, r := range rows {
-		if r.pid == pid {
-			out = append(out, r)
-		}
-	}
-	return out
+	return e2e.ParseRows(t, lines, e2e.LayoutTCPConnect, c)
 }
 
 // waitRows waits until pid has n rows.
 func waitRows(t *testing.T, tr *e2e.Tracer, c cols, pid, n int, timeout time.Duration) {
 	t.Helper()
 	tr.WaitFor(timeout, strconv.Itoa(n)+" rows of pid "+strconv.Itoa(pid), func(l []string) bool {
-		return len(rowsOf(parseRows(t, l, c), pid)) >= n
+		return len(e2e.RowsOf(parseRows(t, l, c), pid)) >= n
 	})
 }
 
@@ -158,12 +91,12 @@ func TestConnectScenarios(t *testing.T) {
 	rows := parseRows(t, lines, cols{})
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := rowsOf(rows, pids[i])
+			got := e2e.RowsOf(rows, pids[i])
 			if len(got) != 1 {
 				t.Fatalf("pid %d: want 1 row, got %+v\nall:\n%s", pids[i], got, strings.Join(lines, "\n"))
 			}
 			r := got[0]
-			if r.comm != c.c.Comm || r.ip != c.ip || r.saddr != c.saddr || r.daddr != c.saddr || r.dport != c.c.Port || len(r.extra) != 0 {
+			if r.Comm != c.c.Comm || r.IP != c.ip || r.Saddr != c.saddr || r.Daddr != c.saddr || r.DPort != c.c.Port || len(r.Extra) != 0 {
 				t.Errorf("row %+v, want %s IP %d %s -> %s:%d", r, c.c.Comm, c.ip, c.saddr, c.saddr, c.c.Port)
 			}
 		})
@@ -210,7 +143,7 @@ func TestFamilies(t *testing.T) {
 			last := tc.conns[len(tc.conns)-1].Comm
 			tr.WaitFor(10*time.Second, "the last connect", func(l []string) bool {
 				for _, r := range parseRows(t, l, cols{}) {
-					if r.comm == last {
+					if r.Comm == last {
 						return true
 					}
 				}
@@ -220,16 +153,16 @@ func TestFamilies(t *testing.T) {
 			tr.Stop(syscall.SIGINT)
 			got := map[string][]row{}
 			for _, r := range parseRows(t, tr.Lines(), cols{}) {
-				got[r.comm] = append(got[r.comm], r)
+				got[r.Comm] = append(got[r.Comm], r)
 			}
 			for comm, ip := range tc.want {
 				rows := got[comm]
 				switch {
 				case ip == 0 && len(rows) != 0, ip != 0 && len(rows) != 1:
 					t.Errorf("%s: %s has %d rows, want %d; rows:\n%s", name, comm, len(rows), min(ip, 1), strings.Join(tr.Lines(), "\n"))
-				case ip != 0 && rows[0].ip != ip:
-					t.Errorf("%s: %s is an IPv%d row, want IPv%d: %+v", name, comm, rows[0].ip, ip, rows[0])
-				case comm == "e2e-famm" && ip == 6 && (rows[0].saddr != "::ffff:127.0.0.1" || rows[0].daddr != "::ffff:127.0.0.1"):
+				case ip != 0 && rows[0].IP != ip:
+					t.Errorf("%s: %s is an IPv%d row, want IPv%d: %+v", name, comm, rows[0].IP, ip, rows[0])
+				case comm == "e2e-famm" && ip == 6 && (rows[0].Saddr != "::ffff:127.0.0.1" || rows[0].Daddr != "::ffff:127.0.0.1"):
 					t.Errorf("%s: v4-mapped row %+v, want ::ffff:127.0.0.1 both ways", name, rows[0])
 				}
 			}
@@ -292,7 +225,7 @@ func TestPorts(t *testing.T) {
 	tr.Stop(syscall.SIGINT)
 	rows := parseRows(t, tr.Lines(), cols{})
 	// Per-CPU rings: rows of different CPUs need not keep connect order.
-	if len(rows) != 2 || !(rows[0].dport == a && rows[1].dport == b || rows[0].dport == b && rows[1].dport == a) {
+	if len(rows) != 2 || !(rows[0].DPort == a && rows[1].DPort == b || rows[0].DPort == b && rows[1].DPort == a) {
 		t.Errorf("rows %+v: want ports %d and %d only", rows, a, b)
 	}
 }
@@ -308,15 +241,15 @@ func TestUID(t *testing.T) {
 	trOther := start(t, "-u", strconv.Itoa(me+4242), "-p", strconv.Itoa(other.PID))
 	h.Run(t)
 	other.Run(t)
-	waitRows(t, tr, cols{uid: true}, h.PID, 1, 10*time.Second)
+	waitRows(t, tr, cols{UID: true}, h.PID, 1, 10*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	tr.Stop(syscall.SIGINT)
 	trOther.Stop(syscall.SIGINT)
 	if want := "UID   " + wantHeader; tr.Lines()[0] != want {
 		t.Errorf("header %q, want %q", tr.Lines()[0], want)
 	}
-	rows := parseRows(t, tr.Lines(), cols{uid: true})
-	if len(rows) != 1 || rows[0].uid != me {
+	rows := parseRows(t, tr.Lines(), cols{UID: true})
+	if len(rows) != 1 || rows[0].UID != me {
 		t.Errorf("rows %+v: want one with UID %d", rows, me)
 	}
 	if rows := parseRows(t, trOther.Lines(), cols{}); len(rows) != 0 {
@@ -351,7 +284,7 @@ func TestLPortAndTimestamps(t *testing.T) {
 	tr := start(t, "-L", "-t", "-v", "-p", strconv.Itoa(h.PID))
 	h.Run(t)
 	want := map[int]bool{<-peers: true, <-peers: true}
-	cl := cols{time: true, lport: true}
+	cl := cols{Time: true, LPort: true}
 	waitRows(t, tr, cl, h.PID, 2, 10*time.Second)
 	tr.Stop(syscall.SIGINT)
 	lines := tr.Lines()
@@ -360,15 +293,15 @@ func TestLPortAndTimestamps(t *testing.T) {
 	}
 	rows := parseRows(t, lines, cl)
 	for i, r := range rows {
-		if !want[r.lport] {
-			t.Errorf("LPORT %d, want one of the ports the listener saw %v", r.lport, want)
+		if !want[r.LPort] {
+			t.Errorf("LPORT %d, want one of the ports the listener saw %v", r.LPort, want)
 		}
-		v, err := strconv.ParseFloat(r.time, 64)
+		v, err := strconv.ParseFloat(r.Time, 64)
 		switch {
 		case err != nil || v < 0:
-			t.Errorf("TIME(s) %q: want a number, never negative", r.time)
-		case i == 0 && !strings.Contains(tr.Stderr(), "using attach mode tracepoint\n") && r.time != "0.000":
-			t.Errorf("first TIME(s) %q, want 0.000", r.time)
+			t.Errorf("TIME(s) %q: want a number, never negative", r.Time)
+		case i == 0 && !strings.Contains(tr.Stderr(), "using attach mode tracepoint\n") && r.Time != "0.000":
+			t.Errorf("first TIME(s) %q, want 0.000", r.Time)
 		}
 	}
 }
@@ -551,17 +484,17 @@ func TestOutcome(t *testing.T) {
 	rows := parseRows(t, lines, cols{})
 	for i, c := range cases {
 		t.Run(c.outcome+"/"+c.c.Kind, func(t *testing.T) {
-			got := rowsOf(rows, pids[i])
+			got := e2e.RowsOf(rows, pids[i])
 			want := 1
 			if c.c.Kind == "blackhole" {
 				want = 2 // first the connect that fills the accept queue
 			}
-			if len(got) != want || len(got[want-1].extra) != 2 {
+			if len(got) != want || len(got[want-1].Extra) != 2 {
 				t.Fatalf("pid %d: want %d rows with OUTCOME and LAT(ms), got %+v\nall:\n%s", pids[i], want, got, strings.Join(lines, "\n"))
 			}
 			r := got[want-1]
-			lat, err := strconv.ParseFloat(r.extra[1], 64)
-			if r.extra[0] != c.outcome || err != nil || lat < c.minMs || r.dport != c.c.Port {
+			lat, err := strconv.ParseFloat(r.Extra[1], 64)
+			if r.Extra[0] != c.outcome || err != nil || lat < c.minMs || r.DPort != c.c.Port {
 				t.Errorf("row %+v: want %s to port %d, LAT(ms) >= %v", r, c.outcome, c.c.Port, c.minMs)
 			}
 		})
@@ -586,7 +519,7 @@ func TestFailed(t *testing.T) {
 		t.Errorf("header %q, want %q", lines[0], h)
 	}
 	rows := parseRows(t, lines, cols{})
-	if len(rows) != 2 || len(rows[0].extra) != 1 || rows[0].extra[0] != "-" || len(rows[1].extra) != 1 || rows[1].extra[0] != "EADDRNOTAVAIL" {
+	if len(rows) != 2 || len(rows[0].Extra) != 1 || rows[0].Extra[0] != "-" || len(rows[1].Extra) != 1 || rows[1].Extra[0] != "EADDRNOTAVAIL" {
 		t.Errorf("rows %+v: want a good connect (ERR -) then EADDRNOTAVAIL\n%s", rows, strings.Join(lines, "\n"))
 	}
 }
@@ -616,7 +549,7 @@ func TestFailedRefused(t *testing.T) {
 		t.Skip("fentry or kprobe works here: -x is tested by TestFailed")
 	}
 	out, err := exec.Command(e2e.TCPConnectBin(), "-x").CombinedOutput()
-	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "-x/--failed needs attach mode fentry or kprobe") {
+	if code := e2e.ExitCode(err); code != 1 || !strings.Contains(string(out), "-x/--failed: "+tracer.ErrFailedNeedsReturn.Error()+", and neither works on this kernel") {
 		t.Errorf("-x with only tracepoint available: exit %d, output %q; want exit 1 and why", code, out)
 	}
 }
@@ -658,8 +591,8 @@ func TestCgroup(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	tr.Stop(syscall.SIGINT)
 	for _, r := range parseRows(t, tr.Lines(), cols{}) {
-		if r.pid != inside.PID {
-			t.Errorf("row of pid %d (outside the cgroup): %+v", r.pid, r)
+		if r.PID != inside.PID {
+			t.Errorf("row of pid %d (outside the cgroup): %+v", r.PID, r)
 		}
 	}
 }
@@ -696,7 +629,7 @@ func TestBadInput(t *testing.T) {
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
-			if code := exitCode(err); code != 2 {
+			if code := e2e.ExitCode(err); code != 2 {
 				t.Errorf("exit %d, want 2; stderr %q", code, stderr.String())
 			}
 			msg := stderr.String()
@@ -730,14 +663,4 @@ func TestHelp(t *testing.T) {
 			t.Errorf("help lacks %q", want)
 		}
 	}
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // pendingConnects is how many connects a helper leaves in SYN_SENT, at

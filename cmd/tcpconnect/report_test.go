@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // TestExitReportQuiet: a run that lost nothing ends with nothing on

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // TestTimestamps: what -t's TIME(s) counts from. Plain -t is bcc's
@@ -25,9 +25,9 @@ func TestTimestamps(t *testing.T) {
 		args []string
 		cl   cols
 	}{
-		{"plain", []string{"-t"}, cols{time: true}},
-		{"outcome", []string{"-t", "-O"}, cols{time: true}},
-		{"lport", []string{"-t", "-L"}, cols{time: true, lport: true}},
+		{"plain", []string{"-t"}, cols{Time: true}},
+		{"outcome", []string{"-t", "-O"}, cols{Time: true}},
+		{"lport", []string{"-t", "-L"}, cols{Time: true, LPort: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := e2e.StartHelper(t, c, c, c)
@@ -48,17 +48,17 @@ func TestTimestamps(t *testing.T) {
 			}
 			prev := -1.0
 			for i, r := range rows {
-				v, err := strconv.ParseFloat(r.time, 64)
+				v, err := strconv.ParseFloat(r.Time, 64)
 				if err != nil || v < 0 || v > upper {
-					t.Errorf("TIME(s) %q: want a number from 0 to the %.3f s the run lasted", r.time, upper)
+					t.Errorf("TIME(s) %q: want a number from 0 to the %.3f s the run lasted", r.Time, upper)
 				}
 				switch {
 				case sinceStart && i == 0 && v < pause.Seconds():
-					t.Errorf("first TIME(s) %s: want the seconds since tracing began, at least the %v pause before the first connect", r.time, pause)
-				case !sinceStart && i == 0 && r.time != "0.000":
-					t.Errorf("first TIME(s) %q, want 0.000 (bcc: since the first row)", r.time)
+					t.Errorf("first TIME(s) %s: want the seconds since tracing began, at least the %v pause before the first connect", r.Time, pause)
+				case !sinceStart && i == 0 && r.Time != "0.000":
+					t.Errorf("first TIME(s) %q, want 0.000 (bcc: since the first row)", r.Time)
 				case !sinceStart && v < prev:
-					t.Errorf("TIME(s) %s after %.3f: want non-decreasing", r.time, prev)
+					t.Errorf("TIME(s) %s after %.3f: want non-decreasing", r.Time, prev)
 				}
 				prev = v
 			}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // TestDurationNotPositive: --duration 0 (which used to mean "run for ever")
@@ -65,5 +65,5 @@ func runLimited(t *testing.T, bin string, args ...string) (string, int) {
 		<-done
 		t.Fatalf("%s %q still running after 20s", bin, args)
 	}
-	return string(out), exitCode(err)
+	return string(out), e2e.ExitCode(err)
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
 )
 
@@ -22,8 +22,8 @@ func TestAttachErrorNamesProbe(t *testing.T) {
 		cmd.Env = append(os.Environ(), "TCPV4CONNECT_TEST_V4FUNC=no_such_function_e2e")
 		out, err := cmd.CombinedOutput()
 		msg := strings.TrimSpace(string(out))
-		if exitCode(err) != 1 {
-			t.Errorf("%s on a missing function: exit %d, want 1; output:\n%s", mode, exitCode(err), msg)
+		if e2e.ExitCode(err) != 1 {
+			t.Errorf("%s on a missing function: exit %d, want 1; output:\n%s", mode, e2e.ExitCode(err), msg)
 		}
 		if strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "tcpv4connect: "+want) || strings.ContainsAny(msg, "{}") {
 			t.Errorf("%s: message %q, want one line starting %q with no Go value in it", mode, msg, "tcpv4connect: "+want)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // TestBadInput runs the built binary: every bad input exits 2 with one line
@@ -34,7 +34,7 @@ func TestBadInput(t *testing.T) {
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
-			if code := exitCode(err); code != 2 {
+			if code := e2e.ExitCode(err); code != 2 {
 				t.Errorf("exit %d, want 2", code)
 			}
 			msg := stderr.String()

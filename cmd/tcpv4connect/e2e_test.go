@@ -10,64 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
-func TestMain(m *testing.M) {
-	e2e.MaybeRunHelper()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 const wantHeader = "PID    COMM         SADDR            DADDR            DPORT"
 
-// row is one parsed output line.
-type row struct {
-	time         string
-	pid          int
-	comm         string
-	saddr, daddr string
-	dport        int
-}
+type row = e2e.Row
 
-// parseRows parses rows; the COMM column is fixed-width, so names with
-// spaces parse too.
+// parseRows parses tcpv4connect's rows, with TIME(s) first if timestamps.
 func parseRows(t *testing.T, lines []string, timestamps bool) []row {
 	t.Helper()
-	var rows []row
-	for _, l := range lines {
-		var r row
-		if timestamps {
-			r.time, l = strings.TrimSpace(l[:9]), l[9:]
-		}
-		if len(l) < 7+13+17+17+1 {
-			t.Fatalf("short row %q", l)
-		}
-		var err error
-		if r.pid, err = strconv.Atoi(strings.TrimSpace(l[:6])); err != nil {
-			t.Fatalf("row %q: pid: %v", l, err)
-		}
-		r.comm = strings.TrimRight(l[7:19], " ")
-		rest := strings.Fields(l[20:])
-		if len(rest) != 3 {
-			t.Fatalf("row %q: want SADDR DADDR DPORT", l)
-		}
-		r.saddr, r.daddr = rest[0], rest[1]
-		if r.dport, err = strconv.Atoi(rest[2]); err != nil {
-			t.Fatalf("row %q: dport: %v", l, err)
-		}
-		rows = append(rows, r)
-	}
-	return rows
-}
-
-func rowsOf(rows []row, pid int) []row {
-	var out []row
-	for _, r := range rows {
-		if r.pid == pid {
-			out = append(out, r)
-		}
-	}
-	return out
+	return e2e.ParseRows(t, lines, e2e.LayoutTCPV4Connect, e2e.Cols{Time: timestamps})
 }
 
 func hasPID(pid int) func([]string) bool {
@@ -120,7 +75,7 @@ func TestConnectScenarios(t *testing.T) {
 	rows := parseRows(t, tr.Lines(), false)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := rowsOf(rows, pids[i])
+			got := e2e.RowsOf(rows, pids[i])
 			if !c.want {
 				if len(got) != 0 {
 					t.Fatalf("pid %d: want no row, got %+v", pids[i], got)
@@ -131,7 +86,7 @@ func TestConnectScenarios(t *testing.T) {
 				t.Fatalf("pid %d: want exactly 1 row, got %d: %+v\nall rows:\n%s", pids[i], len(got), got, strings.Join(tr.Lines(), "\n"))
 			}
 			r := got[0]
-			if r.comm != c.c.Comm || r.saddr != "127.0.0.1" || r.daddr != "127.0.0.1" || r.dport != c.c.Port {
+			if r.Comm != c.c.Comm || r.Saddr != "127.0.0.1" || r.Daddr != "127.0.0.1" || r.DPort != c.c.Port {
 				t.Errorf("row %+v, want comm %s 127.0.0.1 -> 127.0.0.1:%d", r, c.c.Comm, c.c.Port)
 			}
 		})
@@ -153,13 +108,13 @@ func TestPIDFilter(t *testing.T) {
 	other.Run(t)
 	chosen.Run(t)
 	tr.WaitFor(10*time.Second, "two rows of the chosen pid", func(l []string) bool {
-		return len(rowsOf(parseRows(t, l, false), chosen.PID)) == 2
+		return len(e2e.RowsOf(parseRows(t, l, false), chosen.PID)) == 2
 	})
 	time.Sleep(300 * time.Millisecond)
 	tr.Stop(syscall.SIGINT)
 	for _, r := range parseRows(t, tr.Lines(), false) {
-		if r.pid != chosen.PID {
-			t.Errorf("row of pid %d with -p %d: %+v", r.pid, chosen.PID, r)
+		if r.PID != chosen.PID {
+			t.Errorf("row of pid %d with -p %d: %+v", r.PID, chosen.PID, r)
 		}
 	}
 }
@@ -192,15 +147,15 @@ func TestTimestamps(t *testing.T) {
 	}
 	prev := -1.0
 	for i, r := range rows {
-		v, err := strconv.ParseFloat(r.time, 64)
+		v, err := strconv.ParseFloat(r.Time, 64)
 		if err != nil || v < prev {
-			t.Errorf("TIME(s) %q after %.3f: want a non-decreasing number", r.time, prev)
+			t.Errorf("TIME(s) %q after %.3f: want a non-decreasing number", r.Time, prev)
 		}
 		if i == 0 && v < pause.Seconds() {
-			t.Errorf("first TIME(s) %s: want the seconds since tracing began, at least the %v pause before the first connect", r.time, pause)
+			t.Errorf("first TIME(s) %s: want the seconds since tracing began, at least the %v pause before the first connect", r.Time, pause)
 		}
 		if v > upper {
-			t.Errorf("TIME(s) %s: later than the %.3f s since the tracer was launched", r.time, upper)
+			t.Errorf("TIME(s) %s: later than the %.3f s since the tracer was launched", r.Time, upper)
 		}
 		prev = v
 	}
@@ -275,7 +230,7 @@ func TestNoBTF(t *testing.T) {
 		t.Fatal("kernel BTF is not hidden")
 	}
 	out, err := exec.Command(e2e.Bin()).CombinedOutput()
-	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "no kernel BTF") || strings.Count(string(out), "\n") != 1 {
+	if code := e2e.ExitCode(err); code != 1 || !strings.Contains(string(out), "no kernel BTF") || strings.Count(string(out), "\n") != 1 {
 		t.Fatalf("without BTF: exit %d, output %q; want exit 1 and one line naming the missing BTF", code, out)
 	}
 	port := e2e.Listen(t, "127.0.0.1")
@@ -283,14 +238,4 @@ func TestNoBTF(t *testing.T) {
 	pid := e2e.Connects(t, e2e.Connect{Kind: "block", Addr: "127.0.0.1", Port: port, Comm: "e2e-btf"})
 	tr.WaitFor(10*time.Second, "the connect", hasPID(pid))
 	tr.Stop(syscall.SIGINT)
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // TestSharedFlags: the flags tcpv4connect shares with tcpconnect: -P

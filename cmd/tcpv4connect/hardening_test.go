@@ -24,7 +24,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 	"github.com/tcpv4connect/tcpv4connect/pkg/format"
 	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
 )
@@ -163,7 +163,7 @@ func TestNothingLeftBehind(t *testing.T) {
 				return
 			}
 			out, err := cmd.CombinedOutput()
-			if code := exitCode(err); code != 1 {
+			if code := e2e.ExitCode(err); code != 1 {
 				t.Errorf("exit %d, want 1; output:\n%s", code, out)
 			}
 			e2e.RequireNoLeaks(t, base, e2e.Held{}, teardown)
@@ -184,7 +184,7 @@ func TestNothingLeftBehind(t *testing.T) {
 			cmd := exec.Command(bin, "--attach", mode, "-v")
 			cmd.Env = append(os.Environ(), "TCPV4CONNECT_TEST_V6FUNC=no_such_function")
 			out, err := cmd.CombinedOutput()
-			if code := exitCode(err); code != 1 {
+			if code := e2e.ExitCode(err); code != 1 {
 				t.Errorf("exit %d, want 1; output:\n%s", code, out)
 			}
 			e2e.RequireNoLeaks(t, base, e2e.Held{}, teardown)
@@ -218,7 +218,7 @@ func TestTwoInstances(t *testing.T) {
 	h := e2e.StartStorm(t, e2e.StormSpec{Port: port, Threads: 1, Max: 2, Duration: time.Minute, Comm: "e2e-two"})
 	a := e2e.StartTracer(t, e2e.Bin(), "--attach", e2e.Attach(), "-p", strconv.Itoa(h.PID))
 	b := e2e.StartTracer(t, e2e.Bin(), "--attach", e2e.Attach(), "-p", strconv.Itoa(h.PID))
-	count := func(l []string) int { return len(rowsOf(parseRows(t, l, false), h.PID)) }
+	count := func(l []string) int { return len(e2e.RowsOf(parseRows(t, l, false), h.PID)) }
 
 	if r := h.Run(t); r.Made != 2 {
 		t.Fatalf("helper made %d connects, want 2 (%s)", r.Made, r.Err)
@@ -480,9 +480,9 @@ func TestHostileComm(t *testing.T) {
 			}
 		}
 	}
-	got := rowsOf(parseRows(t, tr.Lines(), false), pid)
+	got := e2e.RowsOf(parseRows(t, tr.Lines(), false), pid)
 	want := "?[31m????(??" // 12 columns of "?[31m????(???ok"
-	if len(got) != 1 || got[0].comm != want || got[0].dport != port {
+	if len(got) != 1 || got[0].Comm != want || got[0].DPort != port {
 		t.Errorf("rows of pid %d: %+v, want one with COMM %q", pid, got, want)
 	}
 	if s := format.Sanitize([]byte(comm)); s != "?[31m????(???ok" {
@@ -551,7 +551,7 @@ func TestPrivileges(t *testing.T) {
 		cmd := asNobody("--attach", e2e.Attach())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
 		out, err := cmd.CombinedOutput()
-		if code := exitCode(err); code != 1 {
+		if code := e2e.ExitCode(err); code != 1 {
 			t.Fatalf("exit %d, want 1; output %q", code, out)
 		}
 		msg := string(out)
@@ -586,7 +586,7 @@ func TestPrivileges(t *testing.T) {
 		err = cmd.Wait()
 		msg := stderr.String()
 		t.Logf("with CAP_BPF+CAP_PERFMON in mode %s: %s", e2e.Attach(), msg)
-		if code := exitCode(err); code != 1 {
+		if code := e2e.ExitCode(err); code != 1 {
 			t.Errorf("exit %d, want 1 or a working tracer", code)
 		}
 		if !regexp.MustCompile(`CAP_[A-Z_]+`).MatchString(msg) || strings.Contains(msg, "goroutine") {

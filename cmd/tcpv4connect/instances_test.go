@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // mounts returns the mount table's tracefs and debugfs lines.

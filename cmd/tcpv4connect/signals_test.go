@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpv4connect/tcpv4connect/pkg/e2e"
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // exitLimit bounds how long a signalled tracer may take to exit. The tool
@@ -99,7 +99,7 @@ func TestSIGHUP(t *testing.T) {
 		h := e2e.StartHelper(t, c, c)
 		tr := e2e.StartTracer(t, e2e.Bin(), "--attach", e2e.Attach(), "-p", strconv.Itoa(h.PID))
 		h.Run(t)
-		tr.WaitFor(10*time.Second, "both connects", func(l []string) bool { return len(rowsOf(parseRows(t, l, false), h.PID)) == 2 })
+		tr.WaitFor(10*time.Second, "both connects", func(l []string) bool { return len(e2e.RowsOf(parseRows(t, l, false), h.PID)) == 2 })
 		if code := tr.Stop(syscall.SIGHUP); code != 0 {
 			t.Errorf("exit %d after SIGHUP, want 0; stderr:\n%s", code, tr.Stderr())
 		}

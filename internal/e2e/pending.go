@@ -17,20 +17,21 @@ import (
 // until it exits, as connects to a black-holed host do.
 const pendingEnv = "E2E_PENDING"
 
-func init() {
+// pendingProcess runs a pending or spread helper (see Main).
+func pendingProcess() (int, bool) {
 	spec, ok := os.LookupEnv(pendingEnv)
 	if !ok {
-		return
+		return 0, false
 	}
 	var kind, comm string
 	var n, port int
 	if _, err := fmt.Sscanf(spec, "%s %d %d %s", &kind, &n, &port, &comm); err != nil {
 		fmt.Fprintln(os.Stderr, "pending spec:", err)
-		os.Exit(3)
+		return 3, true
 	}
 	in := bufio.NewReader(os.Stdin)
 	if _, err := in.ReadString('\n'); err != nil { // the go signal
-		os.Exit(3)
+		return 3, true
 	}
 	code := 3
 	switch kind {
@@ -42,7 +43,7 @@ func init() {
 	if code == 0 {
 		_, _ = in.ReadString('\n') // hold the sockets until told
 	}
-	os.Exit(code)
+	return code, true
 }
 
 // runSpread connects to n distinct loopback addresses 127.1.x.y on a

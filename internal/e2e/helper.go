@@ -3,7 +3,7 @@
 // from helper processes whose PIDs, names and ports are known.
 //
 // Helpers are the test binary itself, re-executed with E2E_HELPER set;
-// each test binary's TestMain calls MaybeRunHelper first.
+// each test binary's TestMain is e2e.Main, which runs them.
 package e2e
 
 import (
@@ -53,32 +53,32 @@ func init() {
 	}
 }
 
-// MaybeRunHelper runs the helper and exits when this process is one.
-// A helper waits for a line on stdin (the go signal), makes its connects
-// in order, prints "tid N" for each, and exits.
-func MaybeRunHelper() {
+// helperProcess runs a connect helper (see Main): it waits for a line on
+// stdin (the go signal), makes its connects in order, prints "tid N" for
+// each, and exits.
+func helperProcess() (int, bool) {
 	spec, ok := os.LookupEnv(helperEnv)
 	if !ok {
-		return
+		return 0, false
 	}
 	in := bufio.NewReader(os.Stdin)
 	if _, err := in.ReadString('\n'); err != nil {
-		os.Exit(3)
+		return 3, true
 	}
 	for _, s := range strings.Split(spec, ";") {
 		c, err := parseConnect(s)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
+			return 3, true
 		}
 		tid, err := doConnect(c)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "connect:", err)
-			os.Exit(4)
+			return 4, true
 		}
 		fmt.Printf("tid %d\n", tid)
 	}
-	os.Exit(0)
+	return 0, true
 }
 
 // doConnect makes one connect on a thread named c.Comm and returns the

@@ -18,8 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A storm helper is the test binary re-executed with E2E_STORM set. It is
-// started from init, before TestMain, so no test binary has to opt in.
+// A storm helper is the test binary re-executed with E2E_STORM set.
 const stormEnv = "E2E_STORM"
 
 // StormSpec describes a connect storm: Threads threads connect to
@@ -38,12 +37,13 @@ type StormSpec struct {
 	Sleep time.Duration
 }
 
-func init() {
+// stormProcess runs a storm helper (see Main).
+func stormProcess() (int, bool) {
 	spec, ok := os.LookupEnv(stormEnv)
 	if !ok {
-		return
+		return 0, false
 	}
-	os.Exit(runStorm(spec))
+	return runStorm(spec), true
 }
 
 func runStorm(spec string) int {

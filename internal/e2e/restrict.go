@@ -18,15 +18,14 @@ import (
 // the rest of its arguments: the limits of the CI host, on any machine.
 const restrictArg = "-e2e-restrict-memlock="
 
-const capSysResource = 24
-
-func init() {
+// runRestrict is the wrapper's body (see Main); it returns only on error.
+func runRestrict() (int, bool) {
 	if len(os.Args) < 3 || !strings.HasPrefix(os.Args[1], restrictArg) {
-		return
+		return 0, false
 	}
 	limit, err := strconv.ParseUint(strings.TrimPrefix(os.Args[1], restrictArg), 10, 64)
 	if err == nil {
-		err = unix.Prctl(unix.PR_CAPBSET_DROP, capSysResource, 0, 0, 0)
+		err = unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_RESOURCE, 0, 0, 0)
 	}
 	if err == nil {
 		err = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit})
@@ -35,7 +34,7 @@ func init() {
 		err = unix.Exec(os.Args[2], os.Args[2:], os.Environ())
 	}
 	fmt.Fprintln(os.Stderr, "e2e restrict:", err)
-	os.Exit(5)
+	return 5, true
 }
 
 // StartRestricted starts the tracer like StartTracer, without
