@@ -59,7 +59,7 @@ e2e-bin: setup $(BPF_OBJ)
 	$(GO) test -c $(GOTEST_STATIC) -o build/e2e-tcpconnect.test ./cmd/tcpconnect
 
 lint: $(BPF_OBJ)
-	@test -z "$$(gofmt -l cmd pkg bench)" || { gofmt -l cmd pkg bench; exit 1; }
+	@test -z "$$(gofmt -l cmd pkg internal bench)" || { gofmt -l cmd pkg internal bench; exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 

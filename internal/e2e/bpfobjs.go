@@ -22,13 +22,6 @@ import (
 // which process holds which object from /proc/*/fdinfo. Kprobe events come
 // from tracefs.
 
-// BPF commands, from include/uapi/linux/bpf.h.
-const (
-	bpfProgGetNextID = 11
-	bpfMapGetNextID  = 12
-	bpfLinkGetNextID = 31
-)
-
 // ObjKind is a kind of BPF object.
 type ObjKind string
 
@@ -39,7 +32,7 @@ const (
 	KindLink ObjKind = "link"
 )
 
-var nextIDCmd = map[ObjKind]uintptr{KindProg: bpfProgGetNextID, KindMap: bpfMapGetNextID, KindLink: bpfLinkGetNextID}
+var nextIDCmd = map[ObjKind]uintptr{KindProg: unix.BPF_PROG_GET_NEXT_ID, KindMap: unix.BPF_MAP_GET_NEXT_ID, KindLink: unix.BPF_LINK_GET_NEXT_ID}
 
 // BPFIDs lists the ids of every object of one kind in the kernel.
 func BPFIDs(kind ObjKind) ([]uint32, error) {

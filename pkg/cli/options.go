@@ -43,8 +43,6 @@ type Options struct {
 	uid   *uint32
 }
 
-// cgroup2Magic is CGROUP2_SUPER_MAGIC, the f_type of a cgroup v2 mount.
-const cgroup2Magic = 0x63677270
 
 // Validate checks and converts the values that kong's types cannot.
 func (o *Options) Validate() error {
@@ -128,7 +126,7 @@ func checkCgroup(path string) error {
 	if err := unix.Statfs(path, &st); err != nil {
 		return fmt.Errorf("--cgroup %s: %w", path, err)
 	}
-	if st.Type != cgroup2Magic {
+	if st.Type != unix.CGROUP2_SUPER_MAGIC {
 		return fmt.Errorf("--cgroup %s: not a cgroup v2 directory (cgroup2 is often mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified)", path)
 	}
 	return nil
