@@ -43,7 +43,6 @@ type Options struct {
 	uid   *uint32
 }
 
-
 // Validate checks and converts the values that kong's types cannot.
 func (o *Options) Validate() error {
 	o.pid, o.ports, o.uid = 0, nil, nil
