@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
 // TestUsage runs the command in process (run takes its writers): every
@@ -17,39 +19,34 @@ func TestUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	usage := "tcpv4connect: error: "
-	for _, tc := range []struct {
-		args   []string
-		code   int
-		stderr string   // the one line's start (usage errors)
-		stdout []string // what stdout holds (help, version)
-	}{
-		{args: []string{"-P", "0"}, code: 2, stderr: usage},
-		{args: []string{"-P", "65536"}, code: 2, stderr: usage},
-		{args: []string{"-P", "80,abc"}, code: 2, stderr: usage},
-		{args: []string{"-P", strings.Repeat("1,", 64) + "1"}, code: 2, stderr: usage},
-		{args: []string{"-u", "root"}, code: 2, stderr: usage},
-		{args: []string{"-u", "-1"}, code: 2, stderr: usage},
-		{args: []string{"-p", "abc"}, code: 2, stderr: usage},
-		{args: []string{"-p", "0"}, code: 2, stderr: usage},
-		{args: []string{"-4"}, code: 2, stderr: usage},
-		{args: []string{"--pid=99999999999"}, code: 2, stderr: usage},
-		{args: []string{"-z"}, code: 2, stderr: usage},
-		{args: []string{"-c", "-j"}, code: 2, stderr: usage},
-		{args: []string{"-c", "-O"}, code: 2, stderr: usage},
-		{args: []string{"--cgroup", "/nonexistent/cgroup"}, code: 2, stderr: usage},
-		{args: []string{"--cgroup", "/proc"}, code: 2, stderr: usage},
-		{args: []string{"--duration", "soon"}, code: 2, stderr: usage},
-		{args: []string{"--duration=0"}, code: 2, stderr: usage + "invalid --duration 0s: give a positive duration"},
-		{args: []string{"--duration=0s"}, code: 2, stderr: usage + "invalid --duration 0s: give a positive duration"},
-		{args: []string{"--duration=-1s"}, code: 2, stderr: usage + "invalid --duration -1s: give a positive duration"},
-		{args: []string{"--attach", "tracepoint", "-x"}, code: 2, stderr: usage + "-x/--failed with --attach tracepoint: "},
-		{args: []string{"--attach", "uprobe"}, code: 2, stderr: usage},
-		{args: []string{"--btf", "/nonexistent.btf"}, code: 2, stderr: usage},
-		{args: []string{"--btf", garbage}, code: 2, stderr: "tcpv4connect: --btf " + garbage + ": not a BTF file ("},
-		{args: []string{"--btf", garbage, "--check"}, code: 2, stderr: "tcpv4connect: --btf " + garbage + ": not a BTF file ("},
-		{args: []string{"--bogus"}, code: 2, stderr: usage},
-		{args: []string{"extra-arg"}, code: 2, stderr: usage},
-		{args: []string{"-h"}, stdout: []string{
+	e2e.RunUsage(t, run, []e2e.UsageCase{
+		{Args: []string{"-P", "0"}, Code: 2, Stderr: usage},
+		{Args: []string{"-P", "65536"}, Code: 2, Stderr: usage},
+		{Args: []string{"-P", "80,abc"}, Code: 2, Stderr: usage},
+		{Args: []string{"-P", strings.Repeat("1,", 64) + "1"}, Code: 2, Stderr: usage},
+		{Args: []string{"-u", "root"}, Code: 2, Stderr: usage},
+		{Args: []string{"-u", "-1"}, Code: 2, Stderr: usage},
+		{Args: []string{"-p", "abc"}, Code: 2, Stderr: usage},
+		{Args: []string{"-p", "0"}, Code: 2, Stderr: usage},
+		{Args: []string{"-4"}, Code: 2, Stderr: usage},
+		{Args: []string{"--pid=99999999999"}, Code: 2, Stderr: usage},
+		{Args: []string{"-z"}, Code: 2, Stderr: usage},
+		{Args: []string{"-c", "-j"}, Code: 2, Stderr: usage},
+		{Args: []string{"-c", "-O"}, Code: 2, Stderr: usage},
+		{Args: []string{"--cgroup", "/nonexistent/cgroup"}, Code: 2, Stderr: usage},
+		{Args: []string{"--cgroup", "/proc"}, Code: 2, Stderr: usage},
+		{Args: []string{"--duration", "soon"}, Code: 2, Stderr: usage},
+		{Args: []string{"--duration=0"}, Code: 2, Stderr: usage + "invalid --duration 0s: give a positive duration"},
+		{Args: []string{"--duration=0s"}, Code: 2, Stderr: usage + "invalid --duration 0s: give a positive duration"},
+		{Args: []string{"--duration=-1s"}, Code: 2, Stderr: usage + "invalid --duration -1s: give a positive duration"},
+		{Args: []string{"--attach", "tracepoint", "-x"}, Code: 2, Stderr: usage + "-x/--failed with --attach tracepoint: "},
+		{Args: []string{"--attach", "uprobe"}, Code: 2, Stderr: usage},
+		{Args: []string{"--btf", "/nonexistent.btf"}, Code: 2, Stderr: usage},
+		{Args: []string{"--btf", garbage}, Code: 2, Stderr: "tcpv4connect: --btf " + garbage + ": not a BTF file ("},
+		{Args: []string{"--btf", garbage, "--check"}, Code: 2, Stderr: "tcpv4connect: --btf " + garbage + ": not a BTF file ("},
+		{Args: []string{"--bogus"}, Code: 2, Stderr: usage},
+		{Args: []string{"extra-arg"}, Code: 2, Stderr: usage},
+		{Args: []string{"-h"}, Stdout: []string{
 			"Trace TCP IPv4 connects",
 			"--timestamp", "--pid=PID", "--lport", "--print-uid", "--uid=UID", "--port=PORTS", "--count", "--json",
 			"--failed", "--outcome", "--cgroup=PATH", "--duration=D", "--attach=MODE", "--btf=FILE", "--check", "--verbose", "--version",
@@ -58,29 +55,6 @@ func TestUsage(t *testing.T) {
 			"./tcpv4connect -t        # include timestamps",
 			"./tcpv4connect -p 181    # only trace PID 181",
 		}},
-		{args: []string{"--version"}, stdout: []string{"tcpv4connect " + version + "\nlibbpf v1.", "\ngo1."}},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var stdout, stderr strings.Builder
-			code := run(tc.args, &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, stderr.String())
-			}
-			if tc.code == 2 {
-				msg := stderr.String()
-				if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, tc.stderr) {
-					t.Errorf("stderr %q: want one line starting %q", msg, tc.stderr)
-				}
-				if stdout.Len() != 0 {
-					t.Errorf("stdout %q, want nothing", stdout.String())
-				}
-				return
-			}
-			for _, want := range tc.stdout {
-				if !strings.Contains(stdout.String(), want) {
-					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
-				}
-			}
-		})
-	}
+		{Args: []string{"--version"}, Stdout: []string{"tcpv4connect " + version + "\nlibbpf v1.", "\ngo1."}},
+	})
 }

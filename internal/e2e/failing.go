@@ -76,18 +76,8 @@ func connectBlackhole(c Connect) error {
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("blackhole: unshare network namespace: %w", err)
 	}
-	ctl, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(ctl)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	ifr.SetUint16(unix.IFF_UP | unix.IFF_LOOPBACK | unix.IFF_RUNNING)
-	if err := unix.IoctlIfreq(ctl, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("blackhole: lo up: %w", err)
+	if err := loUp(); err != nil {
+		return fmt.Errorf("blackhole: %w", err)
 	}
 	// The namespace's own sysctl; TCP_SYNCNT below does the same per socket.
 	_ = os.WriteFile("/proc/sys/net/ipv4/tcp_syn_retries", []byte("1\n"), 0o644)

@@ -20,10 +20,7 @@ var btfMagicLE, btfMagicBE = []byte{0x9f, 0xeb}, []byte{0xeb, 0x9f}
 func CheckBTF(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		if u := errors.Unwrap(err); u != nil {
-			err = u // the path is in the message already
-		}
-		return fmt.Errorf("--btf %s: %w", path, err)
+		return flagPathError("--btf", path, err)
 	}
 	defer f.Close()
 	head := make([]byte, 4)

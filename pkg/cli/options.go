@@ -110,13 +110,19 @@ func ParsePorts(s string) ([]uint16, error) {
 	return ports, nil
 }
 
+// flagPathError says that a flag's path cannot be used, naming the path
+// once (an *os.PathError would name it again).
+func flagPathError(flag, path string, err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		err = u
+	}
+	return fmt.Errorf("%s %s: %w", flag, path, err)
+}
+
 func checkCgroup(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		if u := errors.Unwrap(err); u != nil {
-			err = u // the path is in the message already
-		}
-		return fmt.Errorf("--cgroup %s: %w", path, err)
+		return flagPathError("--cgroup", path, err)
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("--cgroup %s: not a directory", path)
