@@ -29,7 +29,7 @@
 #   TCPV4CONNECT_VM_TIMEOUT   seconds before a guest is killed (default 900)
 #   TCPV4CONNECT_VM_MEM       guest memory in MiB (default 1024)
 #   TCPV4CONNECT_VM_CPUS      guest vCPUs (default 2)
-#   TCPV4CONNECT_TEST_TIMEOUT the driver's -test.timeout (default 120s)
+#   TCPV4CONNECT_TEST_TIMEOUT the driver's -test.timeout (default 300s: the suites run longer under TCG)
 #   TCPV4CONNECT_VM_ENV       "VAR=value ..." added to the driver's environment
 #                             in the guests
 #   TCPV4CONNECT_HOST         0: skip the host rows; only: run only them (default 1)
@@ -65,7 +65,7 @@ jobs=${TCPV4CONNECT_VM_JOBS:-3}
 vm_timeout=${TCPV4CONNECT_VM_TIMEOUT:-900}
 vm_mem=${TCPV4CONNECT_VM_MEM:-1024}
 vm_cpus=${TCPV4CONNECT_VM_CPUS:-2}
-test_timeout=${TCPV4CONNECT_TEST_TIMEOUT:-120s}
+test_timeout=${TCPV4CONNECT_TEST_TIMEOUT:-300s}
 host_run=${TCPV4CONNECT_HOST:-1}
 out=${TCPV4CONNECT_VMTEST_OUT:-$root/build/vmtest}
 busybox=${TCPV4CONNECT_BUSYBOX:-/bin/busybox}

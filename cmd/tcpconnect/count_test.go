@@ -17,9 +17,11 @@ func TestCountAndDuration(t *testing.T) {
 	c4 := e2e.Connect{Kind: "block", Addr: "127.0.0.1", Port: port, Comm: "e2e-count"}
 	c6 := e2e.Connect{Kind: "v6", Addr: "::1", Port: port6, Comm: "e2e-count6"}
 	began := time.Now()
-	tr := start(t, "-c", "--duration", "3s")
+	// Long enough for the helpers to start and connect on a loaded or
+	// emulated machine: the probes stop when the duration ends.
+	tr := start(t, "-c", "--duration", "6s")
 	e2e.Connects(t, c4, c4, c4, c6)
-	tr.WaitFor(15*time.Second, "the table", func(l []string) bool {
+	tr.WaitFor(30*time.Second, "the table", func(l []string) bool {
 		for _, x := range l {
 			if strings.HasPrefix(x, "LADDR") {
 				return true
@@ -31,8 +33,8 @@ func TestCountAndDuration(t *testing.T) {
 	if !ok {
 		t.Fatal("tracer still running after --duration")
 	}
-	if d := time.Since(began); d < 3*time.Second {
-		t.Errorf("exited after %v, before --duration 3s", d)
+	if d := time.Since(began); d < 6*time.Second {
+		t.Errorf("exited after %v, before --duration 6s", d)
 	}
 	if code != 0 {
 		t.Errorf("exit code %d, want 0", code)

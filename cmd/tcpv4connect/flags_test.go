@@ -65,9 +65,11 @@ func TestCount(t *testing.T) {
 	e2e.RequireKernel(t)
 	port := e2e.Listen(t, "127.0.0.1")
 	c := e2e.Connect{Kind: "block", Addr: "127.0.0.1", Port: port, Comm: "e2e-count"}
-	tr := e2e.StartTracer(t, e2e.Bin(), "--attach", e2e.Attach(), "-c", "--duration", "2s")
+	// Long enough for a helper to start and connect on a loaded or
+	// emulated machine: the probes stop when the duration ends.
+	tr := e2e.StartTracer(t, e2e.Bin(), "--attach", e2e.Attach(), "-c", "--duration", "6s")
 	e2e.Connects(t, c, c)
-	tr.WaitFor(15*time.Second, "the table", func(l []string) bool {
+	tr.WaitFor(30*time.Second, "the table", func(l []string) bool {
 		for _, x := range l {
 			if strings.HasPrefix(x, "127.0.0.1") && strings.Fields(x)[2] == strconv.Itoa(port) {
 				return true

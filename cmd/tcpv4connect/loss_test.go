@@ -14,6 +14,7 @@ import (
 
 	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
+	"golang.org/x/sys/unix"
 )
 
 var lostTotal = regexp.MustCompile(`tcpv4connect: (\d+) events lost in total`)
@@ -37,6 +38,14 @@ func startStormTracer(t *testing.T, pid int, pages string) *stormRun {
 	out, err := r.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The smallest pipe (one page, a few dozen rows): the stalled reader
+	// backs up into the perf rings however slow the storm (a loaded or
+	// emulated machine), so they must overflow.
+	if f, ok := out.(*os.File); ok {
+		if _, err := unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, os.Getpagesize()); err != nil {
+			t.Fatalf("shrink the pipe: %v", err)
+		}
 	}
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
