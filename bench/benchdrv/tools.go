@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -67,12 +68,25 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 	case id == "bpftrace":
 		return &tool{
 			ID: id, Name: "bpftrace (tcpconnect-tp.bt)", Mode: "tracepoint",
-			Argv:  []string{paths["bpftrace"], paths["bt"]},
+			Argv:  withTracefs(paths["bpftrace"], paths["bt"]),
 			Ready: regexp.MustCompile(`^Attaching \d+ probe`),
 			Lost:  regexp.MustCompile(`Lost (\d+) events`),
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown tool %q (ours-MODE, ourtcpconnect-MODE, libbpf-tools, bcc, bpftrace)", id)
+}
+
+// withTracefs runs argv with tracefs at /sys/kernel/tracing, which
+// bpftrace's tracepoints need: where the host has none mounted, it is
+// mounted in a private mount namespace of the tool's own, so the host is
+// left as it was. unshare and sh exec in place: the PID measured is the
+// tool's.
+func withTracefs(argv ...string) []string {
+	if _, err := os.Stat("/sys/kernel/tracing/events"); err == nil {
+		return argv
+	}
+	return append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mount -t tracefs nodev /sys/kernel/tracing && exec "$0" "$@"`}, argv...)
 }
 
 func atoiU(s string) uint64 {
