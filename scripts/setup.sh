@@ -83,9 +83,6 @@ if [ "$want_arm64" = 1 ]; then
 		v=$(dpkg-query -W -f='${Version}' libbpf-dev:arm64)
 		dpkg --compare-versions "$v" ge 1:1.4 && arm64_libbpf_ok=1
 	fi
-	# One version for both architectures: an amd64 libbpf-dev from bookworm
-	# would block the backports arm64 one.
-	[ "$arm64_libbpf_ok" = 1 ] || libbpf_ok=0
 fi
 
 # Go >= 1.23 (go.mod); bookworm's own golang is 1.19, backports has 1.23.
@@ -118,9 +115,14 @@ if [ ${#need[@]} -gt 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 if [ "$libbpf_ok" = 0 ]; then
-	libbpf_pkgs=(libbpf-dev libbpf1)
-	[ "$want_arm64" = 1 ] && libbpf_pkgs+=(libbpf-dev:arm64 libbpf1:arm64)
-	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports "${libbpf_pkgs[@]}"
+	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports libbpf-dev libbpf1
+fi
+if [ "$arm64_libbpf_ok" = 0 ]; then
+	# The amd64 version exactly, and no -t bookworm-backports: that would pull
+	# every dependency (libelf, e2fsprogs, ...) from backports for both
+	# architectures, and backports' libelf.a needs -lzstd.
+	v=$(dpkg-query -W -f='${Version}' libbpf-dev:amd64)
+	arm64_need+=("libbpf-dev:arm64=$v" "libbpf1:arm64=$v")
 fi
 if [ ${#arm64_need[@]} -gt 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends "${arm64_need[@]}"
