@@ -23,10 +23,12 @@ ifeq ($(ARCH),$(HOST_ARCH))
 OUT        := .
 E2E_OUT    := build
 SETUP_ARGS :=
+VMTEST_OUT := build/vmtest
 else
 OUT        := build/$(ARCH)
 E2E_OUT    := build/$(ARCH)
 SETUP_ARGS := --$(ARCH)
+VMTEST_OUT := build/vmtest-$(ARCH)
 endif
 # Go from the PATH, else where scripts/setup.sh puts it (evaluated lazily,
 # after the setup prerequisite has run).
@@ -67,7 +69,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: FORCE all setup setup-vm setup-bench bpf build run test lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
+.PHONY: FORCE all setup setup-vm setup-bench bpf build run test lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
 all: build
 
 setup:
@@ -117,14 +119,21 @@ test: build
 
 # The kernel matrix: every attach mode of both commands on Debian's 5.10,
 # 6.1 and 6.12 kernels in qemu, plus the host; see scripts/vmtest.sh.
+# ARCH=arm64: Debian's arm64 kernels (scripts/kernels-arm64.txt) under
+# qemu-system-aarch64, results in build/vmtest-arm64*/.
 vmtest: build e2e-bin setup-vm
-	scripts/vmtest.sh ./tcpv4connect build/e2e.test
-	TCPV4CONNECT_HOST=0 TCPV4CONNECT_VM_MODES="fentry kprobe tracepoint auto" \
-		TCPV4CONNECT_VMTEST_OUT=build/vmtest-tcpconnect \
-		scripts/vmtest.sh ./tcpconnect build/e2e-tcpconnect.test
+	TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_VMTEST_OUT=$(VMTEST_OUT) \
+		scripts/vmtest.sh $(OUT)/tcpv4connect $(E2E_OUT)/e2e.test
+	TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_HOST=0 TCPV4CONNECT_VM_MODES="fentry kprobe tracepoint auto" \
+		TCPV4CONNECT_VMTEST_OUT=$(VMTEST_OUT)-tcpconnect \
+		scripts/vmtest.sh $(OUT)/tcpconnect $(E2E_OUT)/e2e-tcpconnect.test
+
+# The arm64 matrix from any host (make check runs both).
+vmtest-arm64:
+	$(MAKE) vmtest ARCH=arm64
 
 kernels: setup-vm
-	scripts/fetch-kernels.sh
+	TCPV4CONNECT_ARCH=$(ARCH) scripts/fetch-kernels.sh
 
 # Each fuzz target for a short, bounded time (the corpora also run in test).
 fuzz: $(BPF_OBJ)
@@ -144,7 +153,7 @@ vagrant-validate:
 	vagrant validate
 
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-bench lint test fuzz vmtest bench-smoke vagrant-validate
+check: setup-bench lint test fuzz vmtest vmtest-arm64 bench-smoke vagrant-validate
 
 clean:
 	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)
