@@ -34,7 +34,7 @@ for tool in apt-get apt-cache dpkg-deb tar flock; do
 	command -v "$tool" >/dev/null || die "needs $tool (a Debian/Ubuntu host; see scripts/setup.sh --vm)"
 done
 
-arch=$(vm_arch) || exit 1
+vm_arch >/dev/null || exit 1
 deb_arch=$(vm_deb_arch)
 kernels=$(read_kernels "$@") || exit 1
 [ -n "$kernels" ] || die "no kernel in $(kernels_file)"
@@ -78,9 +78,9 @@ if [ ${#missing[@]} -gt 0 ] || [ "$need_busybox" = 1 ]; then
 		for m in "${missing[@]}"; do echo "$m" | cut -d' ' -f2; done
 		[ "$need_busybox" = 0 ] || echo "$busybox_suite"
 	)
-	for suite in $(sort -u <<<"$suites"); do
+	while read -r suite; do
 		echo "deb [signed-by=$keyring target=Packages arch=$deb_arch] $mirror $suite main"
-	done >"$aptdir/sources.list"
+	done < <(sort -u <<<"$suites") >"$aptdir/sources.list"
 
 	apt_opts=(
 		-o "Dir::Etc::SourceList=$aptdir/sources.list"

@@ -26,9 +26,12 @@ die() {
 	exit 1
 }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 ARCH [LABEL]"
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	die "usage: $0 ARCH [LABEL]"
+fi
 export TCPV4CONNECT_ARCH=$1
 arch=$(vm_arch) || exit 1
+# shellcheck disable=SC2119 # every kernel of the list
 label=${2:-$(read_kernels | tail -n1 | cut -d' ' -f1)}
 for tool in cpio bpftool gzip base64 sha256sum; do
 	command -v "$tool" >/dev/null || die "needs $tool"

@@ -151,12 +151,12 @@ vm_qemu_argv() {
 	local vmlinuz=$1 initrd=$2 mem=$3 cpus=$4 append=$5
 	case "$(vm_arch)" in
 	x86)
-		QEMU_ARGV=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max
+		QEMU_ARGV=(qemu-system-x86_64 -accel 'tcg,thread=multi' -cpu max
 			-append "console=ttyS0 $append")
 		;;
 	arm64)
-		QEMU_ARGV=(qemu-system-aarch64 -M virt -accel tcg,thread=multi
-			-cpu max,pauth-impdef=on -nodefaults -serial stdio
+		QEMU_ARGV=(qemu-system-aarch64 -M virt -accel 'tcg,thread=multi'
+			-cpu 'max,pauth-impdef=on' -nodefaults -serial stdio
 			-append "console=ttyAMA0 $append")
 		;;
 	esac
