@@ -137,11 +137,6 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	signal.Ignore(syscall.SIGPIPE) // a closed stdout becomes EPIPE: exit quietly
-	if opts.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
-		defer cancel()
-	}
 
 	t, err := tracer.Open(cfg)
 	if err != nil {
@@ -149,6 +144,13 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		return ExitRuntime
 	}
 	defer t.Close()
+	// --duration is tracing time: it starts once attached, since loading
+	// (and auto's failed attempts) can take seconds (arm64 under emulation).
+	if opts.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
+		defer cancel()
+	}
 	if opts.Verbose {
 		for _, a := range t.Tried {
 			fmt.Fprintf(stderr, "%s: attach mode %s failed: %v\n", cmd.Name, a.Mode, a.Err)
