@@ -1,6 +1,35 @@
 # tcpv4connect build. `make` builds ./tcpv4connect and ./tcpconnect, two
-# static binaries.
+# static binaries. `make ARCH=arm64` cross-builds them for arm64 into
+# build/arm64/ (scripts/setup.sh --arm64 installs the cross toolchain).
 SHELL      := /bin/bash
+
+# Target architecture, named as the kernel (and __TARGET_ARCH_*) names it:
+# x86 or arm64; the host's by default.
+norm_arch   = $(patsubst x86_64,x86,$(patsubst amd64,x86,$(patsubst aarch64,arm64,$(1))))
+HOST_ARCH  := $(call norm_arch,$(shell uname -m))
+ARCH       ?= $(HOST_ARCH)
+override ARCH := $(call norm_arch,$(ARCH))
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error ARCH=$(ARCH): use x86 or arm64)
+endif
+GOARCH_x86   := amd64
+GOARCH_arm64 := arm64
+TRIPLET_x86  := x86_64-linux-gnu
+TRIPLET_arm64 := aarch64-linux-gnu
+TRIPLET    := $(TRIPLET_$(ARCH))
+# Host builds stay at ./tcpv4connect, ./tcpconnect and build/e2e*.test; a
+# cross build goes to build/<arch>/ so that it never replaces them.
+ifeq ($(ARCH),$(HOST_ARCH))
+OUT        := .
+E2E_OUT    := build
+SETUP_ARGS :=
+VMTEST_OUT := build/vmtest
+else
+OUT        := build/$(ARCH)
+E2E_OUT    := build/$(ARCH)
+SETUP_ARGS := --$(ARCH)
+VMTEST_OUT := build/vmtest-$(ARCH)
+endif
 # Go from the PATH, else where scripts/setup.sh puts it (evaluated lazily,
 # after the setup prerequisite has run).
 GO         ?= $(firstword $(shell command -v go) $(wildcard /usr/local/go/bin/go /usr/lib/go-1.23/bin/go))
@@ -8,55 +37,75 @@ CLANG      ?= clang
 LLVM_STRIP ?= llvm-strip
 # Other distributions: scripts/setup.sh writes where it put libbpf 1.4.
 -include build/setup.mk
-LIBBPF_A   ?= /usr/lib/x86_64-linux-gnu/libbpf.a
+LIBBPF_A   ?= /usr/lib/$(TRIPLET)/libbpf.a
 LIBBPF_INCLUDE ?= /usr/include
 LIBBPF_LDLIBS  ?= -lelf -lz
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 BPF_SRC    := c/tcpconnect.bpf.c
-BPF_HDRS   := c/tcpconnect.h c/vmlinux.h
+BPF_HDRS   := c/tcpconnect.h c/$(ARCH)/vmlinux.h
+# One object per architecture (its own vmlinux.h and pt_regs layout); the one
+# of this ARCH is copied to where pkg/bpfobj embeds it before every go build.
+BPF_ARCH_OBJ := build/$(ARCH)/tcpconnect.bpf.o
 BPF_OBJ    := pkg/bpfobj/tcpconnect.bpf.o
 
 # Static link against libbpf 1.4 (bookworm-backports) plus libelf and zlib.
-export CC          := $(CLANG)
 export CGO_ENABLED := 1
-export CGO_CFLAGS  := -I$(LIBBPF_INCLUDE)
+export GOARCH      := $(GOARCH_$(ARCH))
 export CGO_LDFLAGS := $(LIBBPF_A) $(LIBBPF_LDLIBS)
+ifeq ($(ARCH),$(HOST_ARCH))
+export CC          := $(CLANG)
+export CGO_CFLAGS  := -I$(LIBBPF_INCLUDE)
+else
+# Debian's cross gcc finds the multiarch :$(ARCH) libraries by itself. The
+# libbpf headers come after its own sysroot: -I/usr/include would put the
+# host's libc headers first.
+CROSS_CC   ?= $(TRIPLET)-gcc
+export CC          := $(CROSS_CC)
+export CGO_CFLAGS  := -idirafter $(LIBBPF_INCLUDE)
+endif
 GOFLAGS_STATIC := -tags netgo,osusergo -ldflags '-s -w -X main.version=$(VERSION) -extldflags "-static"'
 GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: all setup setup-vm setup-bench bpf build run test test-unit test-isolated fresh-debian-check lint vmtest kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
+.PHONY: FORCE all setup setup-vm setup-bench bpf build run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
 all: build
 
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh $(SETUP_ARGS)
 
 setup-vm:
-	@scripts/setup.sh --vm
+	@scripts/setup.sh --vm $(SETUP_ARGS)
 
 setup-bench:
 	@scripts/setup.sh --bench
 
 bpf: $(BPF_OBJ)
-$(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ic -c $(BPF_SRC) -o $@.tmp
+$(BPF_ARCH_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ic/$(ARCH) -Ic -c $(BPF_SRC) -o $@.tmp
 	@# DWARF is dead weight in the binary and at load; BTF (kept) is what libbpf needs.
 	$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
+# Always checked, since the previous make may have been for another ARCH;
+# copied only when it differs, so that go's build cache still holds.
+$(BPF_OBJ): $(BPF_ARCH_OBJ) FORCE
+	@cmp -s $< $@ || cp $< $@
+FORCE:
 
 build: setup $(BPF_OBJ)
-	$(GO) build $(GOFLAGS_STATIC) -o tcpv4connect ./cmd/tcpv4connect
-	$(GO) build $(GOFLAGS_STATIC) -o tcpconnect ./cmd/tcpconnect
+	@mkdir -p $(OUT)
+	$(GO) build $(GOFLAGS_STATIC) -o $(OUT)/tcpv4connect ./cmd/tcpv4connect
+	$(GO) build $(GOFLAGS_STATIC) -o $(OUT)/tcpconnect ./cmd/tcpconnect
 
 run: build
 	./tcpv4connect $(ARGS)
 
 # The end-to-end driver, static so that it also runs inside the VMs.
 e2e-bin: setup $(BPF_OBJ)
-	@mkdir -p build
-	$(GO) test -c $(GOTEST_STATIC) -o build/e2e.test ./cmd/tcpv4connect
-	$(GO) test -c $(GOTEST_STATIC) -o build/e2e-tcpconnect.test ./cmd/tcpconnect
+	@mkdir -p $(E2E_OUT)
+	$(GO) test -c $(GOTEST_STATIC) -o $(E2E_OUT)/e2e.test ./cmd/tcpv4connect
+	$(GO) test -c $(GOTEST_STATIC) -o $(E2E_OUT)/e2e-tcpconnect.test ./cmd/tcpconnect
 
 lint: $(BPF_OBJ)
 	@test -z "$$(gofmt -l cmd pkg internal bench)" || { gofmt -l cmd pkg internal bench; exit 1; }
@@ -90,14 +139,21 @@ fresh-debian-check: setup-bench
 
 # The kernel matrix: every attach mode of both commands on Debian's 5.10,
 # 6.1 and 6.12 kernels in qemu, plus the host; see scripts/vmtest.sh.
+# ARCH=arm64: Debian's arm64 kernels (scripts/kernels-arm64.txt) under
+# qemu-system-aarch64, results in build/vmtest-arm64*/.
 vmtest: build e2e-bin setup-vm
-	scripts/vmtest.sh ./tcpv4connect build/e2e.test
-	TCPV4CONNECT_HOST=0 TCPV4CONNECT_VM_MODES="fentry kprobe tracepoint auto" \
-		TCPV4CONNECT_VMTEST_OUT=build/vmtest-tcpconnect \
-		scripts/vmtest.sh ./tcpconnect build/e2e-tcpconnect.test
+	TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_VMTEST_OUT=$(VMTEST_OUT) \
+		scripts/vmtest.sh $(OUT)/tcpv4connect $(E2E_OUT)/e2e.test
+	TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_HOST=0 TCPV4CONNECT_VM_MODES="fentry kprobe tracepoint auto" \
+		TCPV4CONNECT_VMTEST_OUT=$(VMTEST_OUT)-tcpconnect \
+		scripts/vmtest.sh $(OUT)/tcpconnect $(E2E_OUT)/e2e-tcpconnect.test
+
+# The arm64 matrix from any host (make check runs both).
+vmtest-arm64:
+	$(MAKE) vmtest ARCH=arm64
 
 kernels: setup-vm
-	scripts/fetch-kernels.sh
+	TCPV4CONNECT_ARCH=$(ARCH) scripts/fetch-kernels.sh
 
 # Each fuzz target for a short, bounded time (the corpora also run in test).
 fuzz: $(BPF_OBJ)
@@ -118,7 +174,7 @@ vagrant-validate:
 	vagrant validate --ignore-provider
 
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-bench lint test test-isolated fuzz vmtest bench-smoke vagrant-validate fresh-debian-check
+check: setup-bench lint test test-isolated fuzz vmtest vmtest-arm64 bench-smoke vagrant-validate fresh-debian-check
 
 clean:
 	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)

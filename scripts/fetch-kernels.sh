@@ -3,6 +3,10 @@
 # Debian archive this machine's apt already uses, and keeps only their
 # boot/vmlinuz-* (and boot/config-*) in the cache:
 #   ${TCPV4CONNECT_CACHE:-/var/cache/tcpv4connect}/kernels/<label>/vmlinuz
+# For another architecture (TCPV4CONNECT_ARCH=arm64) the list is
+# scripts/kernels-arm64.txt, the cache .../arm64/kernels/<label>/, and the
+# static busybox of that architecture (package busybox-static from bookworm)
+# is kept at .../arm64/busybox for the guests' initramfs.
 #
 #   scripts/fetch-kernels.sh [LABEL...]
 #
@@ -30,11 +34,14 @@ for tool in apt-get apt-cache dpkg-deb tar flock; do
 	command -v "$tool" >/dev/null || die "needs $tool (a Debian/Ubuntu host; see scripts/setup.sh --vm)"
 done
 
+vm_arch >/dev/null || exit 1
+deb_arch=$(vm_deb_arch)
 kernels=$(read_kernels "$@") || exit 1
 [ -n "$kernels" ] || die "no kernel in $(kernels_file)"
 
 cache=$(cache_root)
-mkdir -p "$cache/kernels" || die "cannot create the cache $cache (set TCPV4CONNECT_CACHE)"
+acache=$(arch_cache)
+mkdir -p "$acache/kernels" || die "cannot create the cache $cache (set TCPV4CONNECT_CACHE)"
 
 # One fetch at a time per cache.
 exec 9>"$cache/.fetch.lock"
@@ -51,19 +58,29 @@ missing=()
 while read -r label suite pkg; do
 	stamp_ok "$label" "$suite" "$pkg" || missing+=("$label $suite $pkg")
 done <<<"$kernels"
+# A foreign guest needs a busybox of its own (the host's is /bin/busybox).
+busybox_suite=bookworm
+need_busybox=0
+if vm_foreign && ! { [ -x "$acache/busybox" ] && [ -f "$acache/busybox.stamp" ]; }; then
+	need_busybox=1
+fi
 
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] || [ "$need_busybox" = 1 ]; then
 	mirror=$(debian_mirror)
 	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 	[ -r "$keyring" ] || die "needs $keyring (apt-get install debian-archive-keyring)"
 
-	aptdir=$cache/apt
+	aptdir=$acache/apt
 	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
 	: >"$aptdir/status"
 	# Only the Packages index of each suite: no translations, no DEP-11 data.
-	for suite in $(for m in "${missing[@]}"; do echo "$m" | cut -d' ' -f2; done | sort -u); do
-		echo "deb [signed-by=$keyring target=Packages] $mirror $suite main"
-	done >"$aptdir/sources.list"
+	suites=$(
+		for m in "${missing[@]}"; do echo "$m" | cut -d' ' -f2; done
+		[ "$need_busybox" = 0 ] || echo "$busybox_suite"
+	)
+	while read -r suite; do
+		echo "deb [signed-by=$keyring target=Packages arch=$deb_arch] $mirror $suite main"
+	done < <(sort -u <<<"$suites") >"$aptdir/sources.list"
 
 	apt_opts=(
 		-o "Dir::Etc::SourceList=$aptdir/sources.list"
@@ -77,6 +94,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		# Valid-Until on a snapshot mirror; the signature is still checked.
 		-o Acquire::Check-Valid-Until=false
 		-o APT::Get::List-Cleanup=true
+		# The guest's architecture, whatever the host's and its dpkg say.
+		-o "APT::Architecture=$deb_arch"
+		-o "APT::Architectures=$deb_arch"
 	)
 
 	log "apt-get update ($(cut -d" " -f5 "$aptdir/sources.list" | sort -u | tr '\n' ' ')from $mirror)"
@@ -86,10 +106,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 		die "apt-get update of the private sources list $aptdir/sources.list failed"
 	fi
 
-	# list_suite_kernels SUITE: the suite's linux-image-*-amd64 packages now.
+	# list_suite_kernels SUITE: the suite's linux-image-*-<arch> packages now.
 	list_suite_kernels() {
 		local names
-		names=$(apt-cache "${apt_opts[@]}" search --names-only '^linux-image-[0-9].*-amd64$' 2>/dev/null | cut -d' ' -f1 | grep -v -- '-dbg$' || true)
+		names=$(apt-cache "${apt_opts[@]}" search --names-only "^linux-image-[0-9].*-$deb_arch\$" 2>/dev/null | cut -d' ' -f1 | grep -v -- '-dbg$' || true)
 		[ -n "$names" ] || return 0
 		# shellcheck disable=SC2086
 		apt-cache "${apt_opts[@]}" madison $names 2>/dev/null |
@@ -140,6 +160,24 @@ if [ ${#missing[@]} -gt 0 ]; then
 		mv "$d.new" "$d"
 		log "$label: $release -> $d/vmlinuz"
 	done
+
+	if [ "$need_busybox" = 1 ]; then
+		ver=$(apt-cache "${apt_opts[@]}" madison busybox-static 2>/dev/null |
+			awk -F'|' -v s=" $busybox_suite/" 'index($3, s) {gsub(/ /, "", $2); print $2; exit}')
+		[ -n "$ver" ] || die "busybox-static is not in $busybox_suite ($deb_arch) of $mirror"
+		log "downloading busybox-static:$deb_arch=$ver ($busybox_suite)"
+		rm -rf "${tmp:?}"/*
+		if ! (cd "$tmp" && apt-get "${apt_opts[@]}" -q download "busybox-static=$ver" >"$tmp/download.log" 2>&1); then
+			cat "$tmp/download.log" >&2
+			die "apt-get download of busybox-static:$deb_arch=$ver failed"
+		fi
+		deb=$(find "$tmp" -maxdepth 1 -name '*.deb' | head -n1)
+		mkdir "$tmp/x"
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" ./bin/busybox || die "no bin/busybox in $deb"
+		mv "$tmp/x/bin/busybox" "$acache/busybox"
+		echo "$busybox_suite busybox-static $ver $deb_arch" >"$acache/busybox.stamp"
+		log "busybox: $ver -> $acache/busybox"
+	fi
 fi
 
 while read -r label suite pkg; do

@@ -5,15 +5,20 @@
 #   scripts/setup.sh --vm     also what `make vmtest` needs (qemu, busybox-static, cpio)
 #   scripts/setup.sh --bench  also the peer tools `make bench` compares against
 #   scripts/setup.sh --vagrant   also vagrant, to check the Vagrantfile offline
+#   scripts/setup.sh --arm64  also the arm64 cross build (`make ARCH=arm64`):
+#                             arm64 multiarch, gcc-aarch64-linux-gnu and the
+#                             arm64 libbpf 1.4, libelf and zlib; with --vm also
+#                             qemu-system-aarch64 (package qemu-system-arm)
 set -euo pipefail
 
-want_vm=0 want_bench=0 want_vagrant=0
+want_vm=0 want_bench=0 want_vagrant=0 want_arm64=0
 for a in "$@"; do
 	case "$a" in
 	--vm) want_vm=1 ;;
 	--bench) want_vm=1 want_bench=1 ;;
 	--vagrant) want_vagrant=1 ;;
-	*) echo "setup.sh: unknown option $a (use --vm, --bench or --vagrant)" >&2; exit 2 ;;
+	--arm64) want_arm64=1 ;;
+	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant or --arm64)" >&2; exit 2 ;;
 	esac
 done
 
@@ -31,6 +36,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/distro.sh"
 distro_detect
 if [ "$DISTRO_ID" != debian ] || [ "${DISTRO_VERSION%%.*}" != 12 ]; then
+	if [ "$want_arm64" = 1 ]; then
+		echo "setup.sh: the arm64 cross build is set up on Debian 12 only (multiarch + bookworm-backports)" >&2
+		exit 2
+	fi
 	distro_setup "$@"
 	exit
 fi
@@ -59,6 +68,25 @@ if have_pkg libbpf-dev; then
 	dpkg --compare-versions "$v" ge 1:1.4 && libbpf_ok=1
 fi
 
+# arm64: the multiarch libraries must be the same version as the amd64 ones
+# (Multi-Arch: same), so libbpf-dev:arm64 comes from backports too. busybox
+# for the arm64 guests is not installed (it would replace the amd64 one):
+# scripts/fetch-kernels.sh fetches it into the kernel cache.
+arm64_need=() arm64_libbpf_ok=1 arm64_multiarch=1
+if [ "$want_arm64" = 1 ]; then
+	dpkg --print-foreign-architectures | grep -qx arm64 || arm64_multiarch=0
+	have_pkg gcc-aarch64-linux-gnu || arm64_need+=(gcc-aarch64-linux-gnu)
+	for p in libelf-dev:arm64 zlib1g-dev:arm64; do have_pkg "$p" || arm64_need+=("$p"); done
+	if [ "$want_vm" = 1 ]; then
+		have_pkg qemu-system-arm || arm64_need+=(qemu-system-arm)
+	fi
+	arm64_libbpf_ok=0
+	if have_pkg libbpf-dev:arm64; then
+		v=$(dpkg-query -W -f='${Version}' libbpf-dev:arm64)
+		dpkg --compare-versions "$v" ge 1:1.4 && arm64_libbpf_ok=1
+	fi
+fi
+
 # Go >= 1.23 (go.mod); bookworm's own golang is 1.19, backports has 1.23.
 go_ok=0
 for g in go /usr/local/go/bin/go /usr/lib/go-1.23/bin/go; do
@@ -68,11 +96,15 @@ for g in go /usr/local/go/bin/go /usr/lib/go-1.23/bin/go; do
 	fi
 done
 
-if [ ${#need[@]} -eq 0 ] && [ "$libbpf_ok" = 1 ] && [ "$go_ok" = 1 ]; then
+if [ ${#need[@]} -eq 0 ] && [ "$libbpf_ok" = 1 ] && [ "$go_ok" = 1 ] &&
+	[ ${#arm64_need[@]} -eq 0 ] && [ "$arm64_libbpf_ok" = 1 ] && [ "$arm64_multiarch" = 1 ]; then
 	exit 0
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+if [ "$arm64_multiarch" = 0 ]; then
+	$SUDO dpkg --add-architecture arm64
+fi
 if [ "$libbpf_ok" = 0 ] || [ "$go_ok" = 0 ]; then
 	mirror=$(debian_mirror)
 	list=/etc/apt/sources.list.d/tcpv4connect-bookworm-backports.list
@@ -86,6 +118,16 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "$libbpf_ok" = 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports libbpf-dev libbpf1
+fi
+if [ "$arm64_libbpf_ok" = 0 ]; then
+	# The amd64 version exactly, and no -t bookworm-backports: that would pull
+	# every dependency (libelf, e2fsprogs, ...) from backports for both
+	# architectures, and backports' libelf.a needs -lzstd.
+	v=$(dpkg-query -W -f='${Version}' libbpf-dev:amd64)
+	arm64_need+=("libbpf-dev:arm64=$v" "libbpf1:arm64=$v")
+fi
+if [ ${#arm64_need[@]} -gt 0 ]; then
+	$SUDO apt-get install -y -qq --no-install-recommends "${arm64_need[@]}"
 fi
 if [ "$go_ok" = 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go

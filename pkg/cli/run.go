@@ -149,11 +149,6 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	ctx, stop := notifyStop(context.Background())
 	defer stop()
 	signal.Ignore(syscall.SIGPIPE) // a closed stdout becomes EPIPE: exit quietly
-	if opts.Duration != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *opts.Duration)
-		defer cancel()
-	}
 
 	t, err := tracer.Open(cfg)
 	if err != nil {
@@ -161,6 +156,13 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		return ExitRuntime
 	}
 	defer t.Close()
+	// --duration is tracing time: it starts once attached, since loading
+	// (and auto's failed attempts) can take seconds (arm64 under emulation).
+	if opts.Duration != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *opts.Duration)
+		defer cancel()
+	}
 	// Tracing has begun: -t's time zero.
 	startNs, err := monotonicNs()
 	if err != nil {

@@ -412,6 +412,11 @@ func errnoOf(err error) error {
 	return err
 }
 
+// errENOTSUPP is the kernel-internal ENOTSUPP (524) that leaks to user space
+// when a fentry/fexit trampoline cannot be made (e.g. arm64 before 6.0, or
+// built without ftrace direct calls); Go has no name for it.
+const errENOTSUPP = syscall.Errno(524)
+
 // explain adds what the kernel most likely meant by an error.
 func explain(m Mode, err error) error {
 	switch {
@@ -421,6 +426,8 @@ func explain(m Mode, err error) error {
 		return fmt.Errorf("%w (%s)", err, privilegeHint(err))
 	case m == ModeFentry && errors.Is(err, syscall.EPERM):
 		return fmt.Errorf("%w (kernel refused fentry/fexit programs)", err)
+	case m == ModeFentry && (errors.Is(err, errENOTSUPP) || strings.HasSuffix(err.Error(), errENOTSUPP.Error())):
+		return fmt.Errorf("%w (kernel has no BPF trampoline for fentry/fexit here: on arm64 it needs CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, 6.0+)", err)
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH):
 		return fmt.Errorf("%w (probed function or event not found in this kernel)", err)
 	}

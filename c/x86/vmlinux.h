@@ -1,5 +1,5 @@
 /* x86_64 kernel types for CO-RE, generated once from a 6.18 kernel's BTF.
- * Regenerate with: bpftool btf dump file /sys/kernel/btf/vmlinux format c > c/vmlinux.h
+ * Regenerate with: bpftool btf dump file /sys/kernel/btf/vmlinux format c > c/x86/vmlinux.h
  * (CO-RE relocates field offsets at load time, so any recent kernel's BTF will do.) */
 #ifndef __VMLINUX_H__
 #define __VMLINUX_H__
