@@ -53,9 +53,9 @@ virsh=(virsh -q -c qemu:///system)
 
 [ "$(id -u)" -eq 0 ] || cannot_run "needs root (box build, libvirt's system instance)"
 for tool in vagrant virsh libvirtd virtlogd qemu-img; do
-	command -v "$tool" >/dev/null || cannot_run "no $tool (scripts/setup.sh --vagrant)"
+	command -v "$tool" >/dev/null || cannot_run "no $tool (scripts/setup.sh --vagrant-libvirt)"
 done
-vagrant plugin list 2>/dev/null | grep -q vagrant-libvirt || cannot_run "no vagrant-libvirt plugin (scripts/setup.sh --vagrant)"
+vagrant plugin list 2>/dev/null | grep vagrant-libvirt >/dev/null || cannot_run "no vagrant-libvirt plugin (scripts/setup.sh --vagrant-libvirt)"
 for f in tcpv4connect tcpconnect build/e2e.test build/e2e-tcpconnect.test; do
 	[ -x "$f" ] || cannot_run "no $f (make build e2e-bin)"
 done
@@ -74,8 +74,12 @@ for m in "${machines[@]}"; do
 done
 
 mkdir -p "$out"
-exec 8>"$out/.lock"
-flock -n 8 || { log "another vagrant-test is running in $out"; exit 2; }
+# One run at a time on a machine: each cleans up the libvirt objects that
+# appeared during its run.
+lock=${TCPV4CONNECT_CACHE:-/var/cache/tcpv4connect}/vagrant-test.lock
+mkdir -p "$(dirname "$lock")"
+exec 8>"$lock"
+flock -n 8 || { log "another vagrant-test is running ($lock)"; exit 2; }
 rm -f "$out"/*.log "$out"/*.row "$out/summary.txt"
 
 # ---------------------------------------------------------------------------
@@ -164,7 +168,7 @@ if ! "${virsh[@]}" net-info default >/dev/null 2>&1; then
 	"${virsh[@]}" net-define /usr/share/libvirt/networks/default.xml >/dev/null || cannot_run "cannot define network default"
 	defined_net=1
 fi
-if ! "${virsh[@]}" net-info default 2>/dev/null | grep -qE '^Active: +yes'; then
+if ! "${virsh[@]}" net-info default 2>/dev/null | grep -E '^Active: +yes' >/dev/null; then
 	"${virsh[@]}" net-start default >/dev/null || cannot_run "cannot start network default"
 	started_net=1
 fi
@@ -176,6 +180,16 @@ read -r gw mask <<<"$net_addr"
 prefix=$(awk -v m="$mask" 'BEGIN {n = split(m, o, "."); b = 0; for (i = 1; i <= n; i++) {x = o[i]; while (x > 0) {b += x % 2; x = int(x / 2)}} print b}')
 export TCPV4CONNECT_VAGRANT_NETWORK=default
 export TCPV4CONNECT_VAGRANT_NETWORK_ADDRESS="${gw%.*}.0/$prefix"
+
+# Go modules for the in-box build come from this host's module cache (filled
+# by `make build e2e-bin`): the guests here reach the Debian mirror over
+# plain HTTP, but cannot verify TLS to proxy.golang.org through this
+# machine's egress.
+if [ -z "${TCPV4CONNECT_VAGRANT_GOPROXY_DIR:-}" ] && command -v go >/dev/null; then
+	go mod download || cannot_run "go mod download failed"
+	d="$(go env GOMODCACHE)/cache/download"
+	[ -d "$d" ] && export TCPV4CONNECT_VAGRANT_GOPROXY_DIR=$d
+fi
 
 "${virsh[@]}" pool-info default >/dev/null 2>&1 || pool_existed=0
 vols_before=$(box_volumes)
@@ -190,7 +204,7 @@ for m in "${machines[@]}"; do
 	box=$("$here/build-box.sh" "$suite") || cannot_run "building the $name box failed"
 	# Re-add when the cached .box is newer than what Vagrant has.
 	stamp=$(dirname "$box")/.added-$suite
-	if ! vagrant box list 2>/dev/null | grep -qE "^$name +\(libvirt," || [ ! -f "$stamp" ] || [ "$box" -nt "$stamp" ]; then
+	if ! vagrant box list 2>/dev/null | grep -E "^$name +\(libvirt," >/dev/null || [ ! -f "$stamp" ] || [ "$box" -nt "$stamp" ]; then
 		vagrant box add --force --name "$name" --provider libvirt "$box" >"$out/$m-box.log" 2>&1 ||
 			{ cat "$out/$m-box.log" >&2; cannot_run "vagrant box add $name failed"; }
 		touch "$stamp"
