@@ -9,16 +9,19 @@
 #                             arm64 multiarch, gcc-aarch64-linux-gnu and the
 #                             arm64 libbpf 1.4, libelf and zlib; with --vm also
 #                             qemu-system-aarch64 (package qemu-system-arm)
+#   scripts/setup.sh --vagrant-libvirt   also vagrant-libvirt, libvirt, qemu and
+#                             what scripts/build-box.sh needs (`make vagrant-test`)
 set -euo pipefail
 
-want_vm=0 want_bench=0 want_vagrant=0 want_arm64=0
+want_vm=0 want_bench=0 want_vagrant=0 want_libvirt=0 want_arm64=0
 for a in "$@"; do
 	case "$a" in
 	--vm) want_vm=1 ;;
 	--bench) want_vm=1 want_bench=1 ;;
 	--vagrant) want_vagrant=1 ;;
 	--arm64) want_arm64=1 ;;
-	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant or --arm64)" >&2; exit 2 ;;
+	--vagrant-libvirt) want_vagrant=1 want_libvirt=1 ;;
+	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant, --vagrant-libvirt or --arm64)" >&2; exit 2 ;;
 	esac
 done
 
@@ -56,6 +59,14 @@ if [ "$want_vm" = 1 ]; then
 fi
 if [ "$want_vagrant" = 1 ]; then
 	have_pkg vagrant || need+=(vagrant)
+fi
+if [ "$want_libvirt" = 1 ]; then
+	# libvirt without systemd needs dnsmasq-base and iptables for its NAT
+	# network; the rest builds the boxes (scripts/build-box.sh).
+	for p in vagrant-libvirt libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base iptables rsync \
+		debootstrap debian-archive-keyring extlinux syslinux-common fdisk; do
+		have_pkg "$p" || need+=("$p")
+	done
 fi
 if [ "$want_bench" = 1 ]; then
 	for p in libbpf-tools bpfcc-tools bpftrace debootstrap; do have_pkg "$p" || need+=("$p"); done

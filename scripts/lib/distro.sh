@@ -242,11 +242,11 @@ distro_setup() {
 			want_vm=1
 			echo "setup: the bench peers (libbpf-tools, bcc, bpftrace) are installed on Debian only" >&2
 			;;
-		--vagrant)
-			echo "setup: install vagrant from your distribution or HashiCorp to validate the Vagrantfile" >&2
+		--vagrant | --vagrant-libvirt)
+			echo "setup: install vagrant (and for $a vagrant-libvirt, libvirt, qemu, debootstrap, extlinux) by hand here" >&2
 			;;
 		*)
-			echo "setup: unknown option $a (use --vm, --bench or --vagrant)" >&2
+			echo "setup: unknown option $a (use --vm, --bench, --vagrant or --vagrant-libvirt)" >&2
 			return 2
 			;;
 		esac
