@@ -5,15 +5,18 @@
 #   scripts/setup.sh --vm     also what `make vmtest` needs (qemu, busybox-static, cpio)
 #   scripts/setup.sh --bench  also the peer tools `make bench` compares against
 #   scripts/setup.sh --vagrant   also vagrant, to check the Vagrantfile offline
+#   scripts/setup.sh --pkg    also what packaging and its checks need (man-db,
+#                             lintian, zsh and fish to check completions, debootstrap)
 set -euo pipefail
 
-want_vm=0 want_bench=0 want_vagrant=0
+want_vm=0 want_bench=0 want_vagrant=0 want_pkg=0
 for a in "$@"; do
 	case "$a" in
 	--vm) want_vm=1 ;;
 	--bench) want_vm=1 want_bench=1 ;;
 	--vagrant) want_vagrant=1 ;;
-	*) echo "setup.sh: unknown option $a (use --vm, --bench or --vagrant)" >&2; exit 2 ;;
+	--pkg) want_pkg=1 ;;
+	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant or --pkg)" >&2; exit 2 ;;
 	esac
 done
 
@@ -47,6 +50,9 @@ if [ "$want_vm" = 1 ]; then
 fi
 if [ "$want_vagrant" = 1 ]; then
 	have_pkg vagrant || need+=(vagrant)
+fi
+if [ "$want_pkg" = 1 ]; then
+	for p in man-db groff-base lintian zsh fish debootstrap; do have_pkg "$p" || need+=("$p"); done
 fi
 if [ "$want_bench" = 1 ]; then
 	for p in libbpf-tools bpfcc-tools bpftrace debootstrap; do have_pkg "$p" || need+=("$p"); done

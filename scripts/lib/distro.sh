@@ -245,8 +245,11 @@ distro_setup() {
 		--vagrant)
 			echo "setup: install vagrant from your distribution or HashiCorp to validate the Vagrantfile" >&2
 			;;
+		--pkg)
+			echo "setup: the packaging checks (make deb-check) need Debian's dpkg, lintian and debootstrap: run them on Debian" >&2
+			;;
 		*)
-			echo "setup: unknown option $a (use --vm, --bench or --vagrant)" >&2
+			echo "setup: unknown option $a (use --vm, --bench, --vagrant or --pkg)" >&2
 			return 2
 			;;
 		esac
