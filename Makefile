@@ -53,7 +53,9 @@ setup-pkg:
 
 bpf: $(BPF_OBJ)
 $(BPF_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ic -c $(BPF_SRC) -o $@.tmp
+	@# The prefix map keeps the build directory out of the BTF line info
+	@# (reproducible builds).
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -fdebug-prefix-map=$(CURDIR)=. -Ic -c $(BPF_SRC) -o $@.tmp
 	@# DWARF is dead weight in the binary and at load; BTF (kept) is what libbpf needs.
 	$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
 
