@@ -18,8 +18,8 @@ func completion(t *testing.T, shell string) string {
 	return b.String()
 }
 
-// needShell finds a shell, or skips outside CI (scripts/setup.sh --pkg
-// installs zsh and fish; CI must not skip).
+// needShell finds a program (a shell, man), or skips outside CI
+// (scripts/setup.sh --pkg installs them; CI must not skip).
 func needShell(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/tcpv4connect/tcpv4connect/internal/doccheck"
 	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 	"github.com/tcpv4connect/tcpv4connect/pkg/format"
 )
@@ -127,6 +128,26 @@ func TestRoffText(t *testing.T) {
 	} {
 		if got := roffText(in); got != want {
 			t.Errorf("roffText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestManPageRenders: man -l renders both layouts' pages without a groff
+// warning, with every section.
+func TestManPageRenders(t *testing.T) {
+	needShell(t, "man")
+	for _, layout := range []format.Layout{format.LayoutTCPV4Connect, format.LayoutTCPConnect} {
+		warnings, text, err := doccheck.RenderWarnings([]byte(manPage(t, layout)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if warnings != "" {
+			t.Errorf("man -l warns:\n%s", warnings)
+		}
+		for _, want := range []string{"DOC(8)", "SYNOPSIS", "REQUIREMENTS", "--attach MODE", "FIELDS", "perf_buffer_full", "EXIT STATUS", "SEE ALSO"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("rendered page lacks %q", want)
+			}
 		}
 	}
 }
