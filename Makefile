@@ -40,7 +40,13 @@ LLVM_STRIP ?= llvm-strip
 LIBBPF_A   ?= /usr/lib/$(TRIPLET)/libbpf.a
 LIBBPF_INCLUDE ?= /usr/include
 LIBBPF_LDLIBS  ?= -lelf -lz
-VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The package version (scripts/version.sh): in --version, the .deb and the
+# tarballs alike.
+VERSION    ?= $(shell scripts/version.sh)
+# The commit's time: the man pages' date and every file's mtime in the .deb
+# and the tarballs, so that the same commit builds the same bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
 
 BPF_SRC    := c/tcpconnect.bpf.c
 BPF_HDRS   := c/tcpconnect.h c/$(ARCH)/vmlinux.h
@@ -64,11 +70,14 @@ CROSS_CC   ?= $(TRIPLET)-gcc
 export CC          := $(CROSS_CC)
 export CGO_CFLAGS  := -idirafter $(LIBBPF_INCLUDE)
 endif
-GOFLAGS_STATIC := -tags netgo,osusergo -ldflags '-s -w -X main.version=$(VERSION) -extldflags "-static"'
+# -trimpath and an empty build id: no build directory or per-build id in
+# the binaries (reproducible builds, make dist).
+GOFLAGS_STATIC := -trimpath -tags netgo,osusergo -ldflags '-s -w -buildid= -X main.version=$(VERSION) -extldflags "-static"'
 GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
+.PHONY: install uninstall install-files deb dist pkg-check setup-pkg
 .PHONY: FORCE all setup setup-vm setup-bench bpf build run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
 all: build
 
@@ -81,10 +90,15 @@ setup-vm:
 setup-bench:
 	@scripts/setup.sh --bench
 
+setup-pkg:
+	@scripts/setup.sh --pkg
+
 bpf: $(BPF_OBJ)
 $(BPF_ARCH_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ic/$(ARCH) -Ic -c $(BPF_SRC) -o $@.tmp
+	@# The prefix map keeps the build directory out of the BTF line info
+	@# (reproducible builds).
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -fdebug-prefix-map=$(CURDIR)=. -Ic/$(ARCH) -Ic -c $(BPF_SRC) -o $@.tmp
 	@# DWARF is dead weight in the binary and at load; BTF (kept) is what libbpf needs.
 	$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
 # Always checked, since the previous make may have been for another ARCH;
@@ -185,8 +199,72 @@ vagrant-boxes: setup-vagrant
 vagrant-test: build e2e-bin setup-vagrant
 	scripts/vagrant-test.sh $(VAGRANT_MACHINES)
 
+# Installing, as a real tool: `make && sudo make install`. PREFIX and
+# DESTDIR as usual; the other directories may be set one by one.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/tcpv4connect
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# The name tcpconnect is installed under: the .deb sets tcpconnect-libbpfgo,
+# as libbpf-tools owns /usr/sbin/tcpconnect (README, Install).
+TCPCONNECT_NAME ?= tcpconnect
+# ARCH and where that architecture's binaries are, for make deb and make
+# dist: a cross build (make ARCH=arm64) passes its own. The man pages and
+# completions are the same for every architecture: the host's binaries
+# (make build) generate them.
+DEB_ARCH_x86   := amd64
+DEB_ARCH_arm64 := arm64
+DEB_ARCH    := $(DEB_ARCH_$(ARCH))
+BIN_DIR     ?= $(OUT)
+INSTALLED    = tcpv4connect $(TCPCONNECT_NAME)
+
+install: build install-files
+
+# install without building: what make deb and make dist stage with.
+install-files:
+	install -d -m 755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(BIN_DIR)/tcpv4connect $(DESTDIR)$(SBINDIR)/tcpv4connect
+	install -m 755 $(BIN_DIR)/tcpconnect $(DESTDIR)$(SBINDIR)/$(TCPCONNECT_NAME)
+	install -m 644 README.md docs/tcpconnect.md docs/guarantees.md $(DESTDIR)$(DOCDIR)/
+	set -e; for p in tcpv4connect:tcpv4connect tcpconnect:$(TCPCONNECT_NAME); do \
+		gen=./$${p%%:*} name=$${p#*:}; \
+		$$gen --generate=man --generate-name=$$name >$(DESTDIR)$(MANDIR)/man8/$$name.8; \
+		$$gen --generate=bash --generate-name=$$name >$(DESTDIR)$(BASHCOMPDIR)/$$name; \
+		$$gen --generate=zsh --generate-name=$$name >$(DESTDIR)$(ZSHCOMPDIR)/_$$name; \
+		$$gen --generate=fish --generate-name=$$name >$(DESTDIR)$(FISHCOMPDIR)/$$name.fish; \
+		chmod 644 $(DESTDIR)$(MANDIR)/man8/$$name.8 $(DESTDIR)$(BASHCOMPDIR)/$$name \
+			$(DESTDIR)$(ZSHCOMPDIR)/_$$name $(DESTDIR)$(FISHCOMPDIR)/$$name.fish; \
+	done
+
+uninstall:
+	set -e; for name in $(INSTALLED); do \
+		rm -f $(DESTDIR)$(SBINDIR)/$$name $(DESTDIR)$(MANDIR)/man8/$$name.8 \
+			$(DESTDIR)$(BASHCOMPDIR)/$$name $(DESTDIR)$(ZSHCOMPDIR)/_$$name $(DESTDIR)$(FISHCOMPDIR)/$$name.fish; \
+	done
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/tcpconnect.md $(DESTDIR)$(DOCDIR)/guarantees.md
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# dist/tcpv4connect_$(VERSION)_$(DEB_ARCH).deb, with dpkg-deb: see scripts/deb.sh.
+deb: build
+	VERSION=$(VERSION) ARCH=$(DEB_ARCH) BIN_DIR=$(BIN_DIR) scripts/deb.sh
+
+# dist/tcpv4connect-$(VERSION)-linux-$(DEB_ARCH).tar.gz and dist/SHA256SUMS,
+# reproducible: see scripts/dist.sh.
+dist: build
+	VERSION=$(VERSION) ARCH=$(DEB_ARCH) BIN_DIR=$(BIN_DIR) scripts/dist.sh
+
+# The packaging checks: lintian, the same commit built twice gives the same
+# bytes, and the .deb in a clean Debian chroot beside bpfcc-tools and
+# libbpf-tools. See scripts/pkg-check.sh.
+pkg-check: setup-pkg deb
+	scripts/pkg-check.sh dist/tcpv4connect_$(VERSION)_$(DEB_ARCH).deb
+
 # Everything CI runs (.ci/run): the README's test command.
-check: setup-bench lint test test-isolated fuzz vmtest vmtest-arm64 bench-smoke vagrant-validate vagrant-test fresh-debian-check
+check: setup-bench setup-pkg lint test test-isolated fuzz vmtest vmtest-arm64 bench-smoke vagrant-validate vagrant-test fresh-debian-check pkg-check
 
 clean:
-	rm -rf build tcpv4connect tcpconnect $(BPF_OBJ)
+	rm -rf build dist tcpv4connect tcpconnect $(BPF_OBJ)

@@ -11,9 +11,11 @@
 #                             qemu-system-aarch64 (package qemu-system-arm)
 #   scripts/setup.sh --vagrant-libvirt   also vagrant-libvirt, libvirt, qemu and
 #                             what scripts/build-box.sh needs (`make vagrant-test`)
+#   scripts/setup.sh --pkg    also what packaging and its checks need (man-db,
+#                             lintian, zsh and fish to check completions, debootstrap)
 set -euo pipefail
 
-want_vm=0 want_bench=0 want_vagrant=0 want_libvirt=0 want_arm64=0
+want_vm=0 want_bench=0 want_vagrant=0 want_libvirt=0 want_arm64=0 want_pkg=0
 for a in "$@"; do
 	case "$a" in
 	--vm) want_vm=1 ;;
@@ -21,7 +23,8 @@ for a in "$@"; do
 	--vagrant) want_vagrant=1 ;;
 	--arm64) want_arm64=1 ;;
 	--vagrant-libvirt) want_vagrant=1 want_libvirt=1 ;;
-	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant, --vagrant-libvirt or --arm64)" >&2; exit 2 ;;
+	--pkg) want_pkg=1 ;;
+	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant, --vagrant-libvirt, --pkg or --arm64)" >&2; exit 2 ;;
 	esac
 done
 
@@ -67,6 +70,9 @@ if [ "$want_libvirt" = 1 ]; then
 		debootstrap debian-archive-keyring extlinux syslinux-common fdisk; do
 		have_pkg "$p" || need+=("$p")
 	done
+fi
+if [ "$want_pkg" = 1 ]; then
+	for p in man-db groff-base lintian zsh fish debootstrap; do have_pkg "$p" || need+=("$p"); done
 fi
 if [ "$want_bench" = 1 ]; then
 	for p in libbpf-tools bpfcc-tools bpftrace debootstrap; do have_pkg "$p" || need+=("$p"); done

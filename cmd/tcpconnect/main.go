@@ -59,9 +59,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd := cli.Command{
 		Name:        "tcpconnect",
 		Description: "Trace TCP connects",
-		Version:     version,
-		Layout:      format.LayoutTCPConnect,
-		Banner:      true,
+		Manual: `This tool traces active TCP connections, IPv4 and IPv6 (the
+kernel's tcp_v4_connect and tcp_v6_connect), and prints one line per
+connect: the process ID and name of the caller, the IP version, the source
+and destination addresses and the destination port. Passive connections
+(accept()) are not traced; see tcpaccept-bpfcc(8).
+
+It is a drop-in replacement for bcc's tools/tcpconnect.py: the same flags
+(but -d, DNS correlation), the same columns and, without the flags bcc
+lacks, byte-identical output. It adds JSON lines (-j), connects the kernel
+rejected (-x), handshake outcomes and latency (-O), cgroup filtering in the
+kernel (--cgroup) and a run duration (--duration). An AF_INET6 socket that
+connects to a v4-mapped address is shown once, as IPv4, as bcc does.`,
+		Version: version,
+		Layout:  format.LayoutTCPConnect,
+		Banner:  true,
 		Families: func() (bool, bool) {
 			if !opts.IPv4 && !opts.IPv6 {
 				return true, true

@@ -54,9 +54,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd := cli.Command{
 		Name:        "tcpv4connect",
 		Description: "Trace TCP IPv4 connects",
-		Version:     version,
-		Layout:      format.LayoutTCPV4Connect,
-		Families:    func() (bool, bool) { return true, false },
+		Manual: `This tool traces active TCP IPv4 connections (the kernel's
+tcp_v4_connect: a connect() syscall on an AF_INET stream socket, or an
+AF_INET6 one to a v4-mapped address) and prints one line per connect: the
+process ID and name of the caller, the source and destination addresses
+and the destination port. Passive connections (accept()) are not traced.
+
+It is a drop-in replacement for bcc's tcpv4connect example: the same
+flags, the same columns and, without the flags bcc lacks, byte-identical
+output. The header is printed once the probes are attached, so a script
+can take it as the signal that tracing has begun. In every attach mode
+only connects that sent a SYN are shown, unless -x asks for rejected ones
+too. For IPv6 as well, use tcpconnect(8).`,
+		Version:  version,
+		Layout:   format.LayoutTCPV4Connect,
+		Families: func() (bool, bool) { return true, false },
 		// bcc's example: the first -t row of an agent that connects
 		// every minute reads 31.871.
 		TimeSinceStart: true,

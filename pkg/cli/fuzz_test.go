@@ -37,7 +37,7 @@ func FuzzParse(f *testing.F) {
 			args = strings.Split(s, "\x00")
 		}
 		var r fuzzRoot
-		switch code := parse(cmd, &r, args, io.Discard, io.Discard); code {
+		switch _, code := parse(cmd, &r, args, io.Discard, io.Discard); code {
 		case 0, ExitUsage:
 		case -1:
 			o := &r.Options

@@ -30,13 +30,18 @@ type Options struct {
 	JSON      bool             `short:"j" name:"json" help:"Print one JSON object per line (schema: docs/tcpconnect.md)."`
 	Failed    bool             `short:"x" name:"failed" help:"Also report connects that tcp_v4_connect/tcp_v6_connect rejected, with an ERR column. Needs the fentry or kprobe attach mode: tracepoint cannot see the return value."`
 	Outcome   bool             `short:"O" name:"outcome" help:"Report each connect when its handshake ends, with OUTCOME (ESTABLISHED, ECONNREFUSED, ETIMEDOUT, ...) and LAT(ms) from SYN to result."`
-	Cgroup    string           `name:"cgroup" placeholder:"PATH" help:"Trace only processes in this cgroup v2 directory or below it."`
+	Cgroup    string           `name:"cgroup" placeholder:"PATH" complete:"dirs" help:"Trace only processes in this cgroup v2 directory or below it."`
 	Duration  *time.Duration   `name:"duration" placeholder:"D" help:"Stop after this long (e.g. 10s, 5m); count mode prints its table then."`
 	Attach    string           `enum:"auto,fentry,kprobe,tracepoint" default:"auto" placeholder:"MODE" help:"Attach mode: auto, fentry, kprobe or tracepoint. Auto tries them in that order (default: ${default})."`
 	BTF       string           `name:"btf" type:"existingfile" placeholder:"FILE" help:"Kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux (e.g. a BTFHub file)."`
 	Check     bool             `help:"Report which attach modes work on this kernel, then exit."`
 	Verbose   bool             `short:"v" help:"Say which attach mode was chosen and why others failed; show libbpf's log."`
 	Version   kong.VersionFlag `help:"Print the version and exit."`
+
+	// The man page and shell completions, generated from this model at
+	// build time (the Makefile); hidden, as only packagers need them.
+	Generate     string `name:"generate" hidden:"" placeholder:"KIND" help:"Print the man page (man) or a completion script (bash, zsh, fish), then exit."`
+	GenerateName string `name:"generate-name" hidden:"" placeholder:"NAME" help:"The name the program is installed under, for --generate (default: its own)."`
 
 	pid   uint32
 	ports []uint16

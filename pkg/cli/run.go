@@ -29,8 +29,11 @@ const (
 type Command struct {
 	Name        string // program name, in messages
 	Description string
-	Version     string
-	Layout      format.Layout
+	// Manual is the man page's DESCRIPTION: paragraphs separated by a
+	// blank line.
+	Manual  string
+	Version string
+	Layout  format.Layout
 	// Banner prints format.Banner before the header, as bcc's tcpconnect.
 	Banner bool
 	// TimeSinceStart: -t's TIME(s) counts from the start of tracing (as
@@ -46,9 +49,12 @@ type Command struct {
 // Run parses args into root (the command's options struct, which embeds
 // opts) and runs the command. It returns the exit code.
 func Run(cmd Command, root any, opts *Options, args []string, stdout, stderr io.Writer) int {
-	code := parse(cmd, root, args, stdout, stderr)
+	parser, code := parse(cmd, root, args, stdout, stderr)
 	if code >= 0 {
 		return code
+	}
+	if opts.Generate != "" {
+		return generate(cmd, parser.Model, opts, stdout, stderr)
 	}
 	if opts.BTF != "" {
 		if err := CheckBTF(opts.BTF); err != nil {
@@ -64,7 +70,7 @@ func Run(cmd Command, root any, opts *Options, args []string, stdout, stderr io.
 
 // parse returns code >= 0 when the program should exit now (help,
 // version, or a usage error), and -1 to go on.
-func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) int {
+func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) (*kong.Kong, int) {
 	exitCode := -1
 	parser, err := kong.New(root,
 		kong.Name(cmd.Name),
@@ -75,17 +81,17 @@ func parse(cmd Command, root any, args []string, stdout, stderr io.Writer) int {
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: internal error: %v\n", cmd.Name, err)
-		return ExitRuntime
+		return nil, ExitRuntime
 	}
 	_, err = parser.Parse(args)
 	if exitCode >= 0 { // --help or --version
-		return exitCode
+		return parser, exitCode
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v (see --help)\n", cmd.Name, err)
-		return ExitUsage
+		return parser, ExitUsage
 	}
-	return -1
+	return parser, -1
 }
 
 // versionText is what --version prints: the program's version, then the
