@@ -98,11 +98,12 @@ func Open(m Map, pages int) (r *Reader, err error) {
 // Watermark is how many bytes of a ring of size bytes must fill before the
 // kernel wakes the reader. Waking per sample (libbpf's choice) costs an
 // irq_work in the traced process and a reader wake-up, with its Go
-// scheduler traffic, for every connect; with a quarter-ring watermark a
-// burst is read in a few large batches, three quarters of the ring are
-// left as headroom while the reader wakes up, and below that rate the
-// caller's poll timeout is what bounds the delay before a sample is read.
-func Watermark(size int) int { return size / 4 }
+// scheduler traffic, for every connect. With a watermark of 1/16 of the
+// ring (16 KiB, ~140 samples, with the default 64 pages) a burst is read
+// in batches of that size, 15/16 of the ring stay free as headroom while
+// the reader wakes up, and below that rate the caller's poll timeout is
+// what bounds the delay before a sample is read.
+func Watermark(size int) int { return size / 16 }
 
 // Poll waits up to timeoutMs for a ring to reach its watermark, then reads
 // every ring empty.
