@@ -81,13 +81,14 @@ type startRun struct {
 	ReadyMs      float64 `json:"ready_ms"`
 	FirstEventMs float64 `json:"first_event_ms"`
 	PeakRSSKiB   float64 `json:"peak_rss_kib"`
+	SteadyRSSKiB float64 `json:"steady_rss_kib"` // VmRSS after the load runs
 	Threads      int     `json:"threads"`
 }
 
 type loadRun struct {
 	Tool         string  `json:"tool"` // "baseline" or a tool id
 	Rep          int     `json:"rep"`
-	Phase        string  `json:"phase"` // overhead, capacity, soak
+	Phase        string  `json:"phase"` // overhead, paced (the latency prober alone), capacity, soak
 	Conns        int     `json:"conns"`
 	TargetRate   float64 `json:"target_rate"`
 	Attempts     uint64  `json:"attempts"`
@@ -101,6 +102,10 @@ type loadRun struct {
 	Reported     uint64  `json:"reported"`
 	Lost         uint64  `json:"lost"`
 	Missing      int64   `json:"missing"` // attempts - reported
+	// LatMs: display latency of each prober connect (connect start to its
+	// row read from the pty), ms; LatRate: the prober's rate.
+	LatMs   []float64 `json:"lat_ms,omitempty"`
+	LatRate float64   `json:"lat_rate,omitempty"`
 }
 
 type capacity struct {
@@ -148,6 +153,8 @@ type soakSample struct {
 }
 
 type runner struct {
+	latRates     []float64 // prober-alone rates per session
+	topLat       float64   // prober rate during the all-connector run
 	connloop     string
 	dur          time.Duration
 	quiet        time.Duration
@@ -168,6 +175,9 @@ func cmdRun(args []string) error {
 		connloop = fs.String("connloop", "build/bench/connloop", "the load generator")
 		bt       = fs.String("bt", "bench/tcpconnect-tp.bt", "bpftrace script")
 		libbpf   = fs.String("libbpf-tools", "/usr/sbin/tcpconnect", "libbpf-tools tcpconnect")
+		connlat  = fs.String("tcpconnlat", "/usr/sbin/tcpconnlat", "libbpf-tools tcpconnlat (fentry)")
+		latRates = fs.String("latrates", "1,100", "display latency and CPU per connect: prober-alone rates (connects/s), comma-separated")
+		topLat   = fs.Float64("toplat", 20, "display latency at the top rate: prober rate during the all-connector run (0: none)")
 		bccPath  = fs.String("bcc", "/usr/sbin/tcpconnect-bpfcc", "bcc tcpconnect")
 		bpftrace = fs.String("bpftrace", "bpftrace", "bpftrace")
 		reps     = fs.Int("reps", 5, "repetitions")
@@ -186,7 +196,7 @@ func cmdRun(args []string) error {
 	_ = fs.Parse(args)
 	t0 := time.Now()
 	paths := map[string]string{"ours": *ours, "tcpconnect": *tcpc, "bt": *bt,
-		"libbpf-tools": *libbpf, "bcc": *bccPath, "bpftrace": *bpftrace}
+		"libbpf-tools": *libbpf, "tcpconnlat": *connlat, "bcc": *bccPath, "bpftrace": *bpftrace}
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
 	res := &Results{Env: *env, Kernel: unix.ByteSliceToString(uts.Release[:]), NCPU: runtime.NumCPU(),
@@ -207,6 +217,17 @@ func cmdRun(args []string) error {
 		}
 	}
 	res.Conns = conns
+	var lrates []float64
+	for _, f := range strings.Split(*latRates, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(f, 64)
+		if err != nil || x <= 0 {
+			return fmt.Errorf("bad -latrates %q", *latRates)
+		}
+		lrates = append(lrates, x)
+	}
 	var tools []*tool
 	for _, id := range strings.Split(*toolsArg, ",") {
 		if id = strings.TrimSpace(id); id == "" {
@@ -224,7 +245,7 @@ func cmdRun(args []string) error {
 		return fmt.Errorf("canary listener: %w", err)
 	}
 	r := &runner{connloop: *connloop, dur: *dur, quiet: *quiet, readyTimeout: *readyTO,
-		canaryEvery: *canaryEv, canary: c, res: res,
+		canaryEvery: *canaryEv, canary: c, res: res, latRates: lrates, topLat: *topLat,
 		logf: func(f string, a ...any) {
 			fmt.Fprintf(os.Stderr, "[%6.1fs] "+f+"\n", append([]any{time.Since(t0).Seconds()}, a...)...)
 		}}
@@ -325,22 +346,67 @@ func (r *runner) session(t *tool, rep int, conns []int) error {
 		return err
 	}
 	defer s.stop(30 * time.Second)
-	for _, c := range conns {
+	for i, c := range conns {
+		// At the top rate (all connectors), the prober also runs.
+		var p *prober
+		probed := make(chan struct{})
+		if i == len(conns)-1 && r.topLat > 0 {
+			p = &prober{}
+			s.probe.Store(p)
+			go func() { p.run(r.canary.sa, r.topLat, r.dur); close(probed) }()
+		} else {
+			close(probed)
+		}
 		lr, err := r.load(s, c, 0, r.dur)
+		<-probed
 		if err != nil {
 			return err
 		}
+		if p != nil {
+			p.wait(r.quiet)
+			s.probe.Store(nil)
+			lr.LatMs, lr.LatRate = p.lat, r.topLat
+		}
 		lr.Tool, lr.Rep, lr.Phase = t.ID, rep, "overhead"
 		r.res.Load = append(r.res.Load, lr)
-		r.logf("rep %d %s c=%d: %.0f/s %.0f ns/connect, reported %d/%d, lost %d, tool cpu %.2fs",
-			rep, t.ID, c, lr.Rate, lr.NsPerConnect, lr.Reported, lr.Attempts, lr.Lost, lr.ToolCPUSecs)
+		p50, p99, n := p.quantilesOrZero()
+		r.logf("rep %d %s c=%d: %.0f/s %.0f ns/connect, reported %d/%d, lost %d, tool cpu %.3fs, latency p50 %.1f p99 %.1f ms (n=%d)",
+			rep, t.ID, c, lr.Rate, lr.NsPerConnect, lr.Reported, lr.Attempts, lr.Lost, lr.ToolCPUSecs, p50, p99, n)
 	}
-	st := procStatus(s.pid(), "VmHWM", "Threads")
+	for _, rate := range r.latRates {
+		lr := r.paced(s, rate)
+		lr.Tool, lr.Rep = t.ID, rep
+		r.res.Load = append(r.res.Load, lr)
+		p50, p99, _ := (&prober{lat: lr.LatMs}).quantiles()
+		r.logf("rep %d %s paced %.0f/s: reported %d/%d, tool cpu %.1f us/connect, latency p50 %.1f p99 %.1f ms",
+			rep, t.ID, rate, lr.Reported, lr.Attempts, lr.ToolCPUSecs*1e6/float64(max(lr.Attempts, 1)), p50, p99)
+	}
+	st := procStatus(s.pid(), "VmHWM", "VmRSS", "Threads")
 	sr.PeakRSSKiB = st["VmHWM"]
+	sr.SteadyRSSKiB = st["VmRSS"]
 	sr.Threads = int(st["Threads"])
 	r.res.Start = append(r.res.Start, sr)
 	r.logf("rep %d %s: ready %.1f ms, first event %.1f ms, VmHWM %.1f MiB", rep, t.ID, sr.ReadyMs, sr.FirstEventMs, sr.PeakRSSKiB/1024)
 	return s.stop(30 * time.Second)
+}
+
+// paced runs the latency prober alone at rate for the load duration: the
+// tool's CPU per connect and its display latency at that rate.
+func (r *runner) paced(s *session, rate float64) loadRun {
+	p := &prober{}
+	s.probe.Store(p)
+	cpu0, t0 := procCPU(s.pid()), time.Now()
+	p.run(r.canary.sa, rate, r.dur)
+	p.wait(max(r.quiet, 500*time.Millisecond))
+	secs := time.Since(t0).Seconds()
+	s.probe.Store(nil)
+	lr := loadRun{Phase: "paced", Conns: 1, TargetRate: rate, LatRate: rate, Attempts: p.sent.Load(),
+		Connects: p.sent.Load(), Secs: secs, ToolCPUSecs: procCPU(s.pid()) - cpu0}
+	lr.Rate = float64(lr.Attempts) / secs
+	lr.LatMs = p.lat
+	lr.Reported = uint64(len(p.lat))
+	lr.Missing = int64(lr.Attempts) - int64(lr.Reported)
+	return lr
 }
 
 type connloopOut struct {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -89,7 +91,11 @@ func cmdReport(args []string) error {
 			notesText = string(b)
 		}
 	}
-	return os.WriteFile(*md, []byte(markdown(&sum, notesText)), 0o644)
+	cs, err := charts(&sum, filepath.Dir(*md))
+	if err != nil {
+		return fmt.Errorf("charts: %w", err)
+	}
+	return os.WriteFile(*md, []byte(markdown(&sum, notesText, chartLinks(cs))), 0o644)
 }
 
 type stringList []string
@@ -172,10 +178,10 @@ func rows(e *Results) []row {
 		r := mk(e, "start-up: exec to ready line", t.ID, "ms", xs)
 		var ratios []string
 		if isOurs(t.ID) {
-			if lb, ok := ready["libbpf-tools"]; ok {
-				x := r.Median / lb
-				ratios = append(ratios, fmt.Sprintf("%.2fx libbpf-tools", x))
-				goal(&r, "<= 1.2x libbpf-tools", x <= 1.2)
+			if name, ref, ok := startAnchor(t.Mode, ready); ok {
+				x := r.Median / ref
+				ratios = append(ratios, fmt.Sprintf("%.2fx %s", x, name))
+				goal(&r, "<= 1.2x "+name+" (same mode)", x <= 1.2)
 			}
 			if bc, ok := ready["bcc"]; ok {
 				x := bc / r.Median
@@ -189,8 +195,10 @@ func rows(e *Results) []row {
 					goal(&r, "bcc >= 10x slower", x >= 10)
 				}
 			}
-			if bt, ok := ready["bpftrace"]; ok {
-				ratios = append(ratios, fmt.Sprintf("%.2fx bpftrace", r.Median/bt))
+			for _, peer := range []string{"libbpf-tools", "tcpconnlat", "bpftrace"} {
+				if v, ok := ready[peer]; ok && !strings.Contains(r.Goal, peer) {
+					ratios = append(ratios, fmt.Sprintf("%.2fx %s", r.Median/v, peer))
+				}
 			}
 		}
 		r.Ratio = strings.Join(ratios, ", ")
@@ -211,13 +219,21 @@ func rows(e *Results) []row {
 		}
 		r := mk(e, "peak RSS (VmHWM) under load", t.ID, "MiB", xs)
 		if isOurs(t.ID) {
-			goal(&r, "<= 20 MiB", r.Max <= 20)
+			goal(&r, "<= 15 MiB, every repetition", r.Max <= 15)
 			if _, lo, _ := stats(startOf("libbpf-tools", func(s startRun) float64 { return s.PeakRSSKiB / 1024 })); !math.IsNaN(lo) {
 				m, _, _ := stats(startOf("libbpf-tools", func(s startRun) float64 { return s.PeakRSSKiB / 1024 }))
 				r.Ratio = fmt.Sprintf("%.2fx libbpf-tools", r.Median/m)
 			}
 		}
 		out = append(out, r)
+		xs = startOf(t.ID, func(s startRun) float64 { return s.SteadyRSSKiB / 1024 })
+		if len(xs) > 0 && xs[0] > 0 {
+			r := mk(e, "steady RSS (VmRSS after the load runs)", t.ID, "MiB", xs)
+			if isOurs(t.ID) {
+				goal(&r, "<= 10 MiB, every repetition", r.Max <= 10)
+			}
+			out = append(out, r)
+		}
 	}
 	// 3. Overhead, per connector count: per repetition, tool minus the
 	// baseline of the same repetition.
@@ -233,7 +249,8 @@ func rows(e *Results) []row {
 		}
 		return secs * 1e6 / float64(l.Attempts)
 	}
-	added := map[string]float64{} // tool/conns -> median added ns
+	added := map[string]float64{}  // tool/conns -> median added ns
+	cpuMed := map[string]float64{} // tool/conns -> median tracer CPU us
 	for _, c := range e.Conns {
 		var bx []float64
 		for _, l := range e.Load {
@@ -274,7 +291,9 @@ func rows(e *Results) []row {
 			r := mk(e, fmt.Sprintf("added ns per connect, %d connector(s)", c), t.ID, "ns", ns)
 			added[fmt.Sprintf("%s/%d", t.ID, c)] = r.Median
 			out = append(out, r)
-			out = append(out, mk(e, fmt.Sprintf("tracer process CPU us per connect, %d connector(s)", c), t.ID, "us", tcpu))
+			tr := mk(e, fmt.Sprintf("tracer process CPU us per connect, %d connector(s)", c), t.ID, "us", tcpu)
+			cpuMed[fmt.Sprintf("%s/%d", t.ID, c)] = tr.Median
+			out = append(out, tr)
 			out = append(out, mk(e, fmt.Sprintf("added system CPU us per connect, %d connector(s)", c), t.ID, "us", sys))
 		}
 	}
@@ -303,6 +322,9 @@ func rows(e *Results) []row {
 			r.Ratio = ratioStr(r.Median, lb, "libbpf-tools")
 		}
 	}
+	cpuGoals(e, out, cpuMed)
+	out = append(out, pacedRows(e)...)
+	out = append(out, latencyRows(e)...)
 	// 4. Capacity at every connector count, from the unpaced runs.
 	for _, c := range e.Conns {
 		for _, t := range e.Tools {
@@ -363,7 +385,187 @@ func rows(e *Results) []row {
 		out = append(out, r)
 	}
 	_ = has
+	if e.Smoke {
+		for i := range out {
+			if out[i].Goal != "" {
+				out[i].Met = "smoke-only"
+			}
+		}
+	}
 	return out
+}
+
+// startAnchor is the peer our start-up is held against in mode: the
+// fastest peer of the same attach mode (tcpconnlat for fentry,
+// libbpf-tools tcpconnect for kprobe, the better of bpftrace and
+// libbpf-tools for tracepoint).
+func startAnchor(mode string, ready map[string]float64) (string, float64, bool) {
+	var peers []string
+	switch mode {
+	case "fentry":
+		peers = []string{"tcpconnlat"}
+	case "kprobe":
+		peers = []string{"libbpf-tools"}
+	case "tracepoint":
+		peers = []string{"bpftrace", "libbpf-tools"}
+	}
+	name, best := "", math.Inf(1)
+	for _, p := range peers {
+		if v, ok := ready[p]; ok && v < best {
+			name, best = p, v
+		}
+	}
+	return name, best, name != ""
+}
+
+// cpuGoals: the tracer's own CPU per connect at the top rates, ours in
+// kprobe mode against libbpf-tools (the VM) and in tracepoint mode
+// against bpftrace (where no kprobe peer runs: the host).
+func cpuGoals(e *Results, out []row, cpuMed map[string]float64) {
+	for i := range out {
+		r := &out[i]
+		if !strings.HasPrefix(r.Figure, "tracer process CPU us per connect, ") || !isOurs(r.Tool) {
+			continue
+		}
+		var c int
+		fmt.Sscanf(strings.TrimPrefix(r.Figure, "tracer process CPU us per connect, "), "%d", &c)
+		lb, okLB := cpuMed[fmt.Sprintf("libbpf-tools/%d", c)]
+		bt, okBT := cpuMed[fmt.Sprintf("bpftrace/%d", c)]
+		switch {
+		case r.Tool == "ours-kprobe" && okLB:
+			r.Ratio = ratioStr(r.Median, lb, "libbpf-tools")
+			goal(r, "<= 0.5x libbpf-tools", r.Median <= 0.5*lb)
+		case r.Tool == "ours-tracepoint" && okBT && !okLB:
+			r.Ratio = ratioStr(r.Median, bt, "bpftrace")
+			goal(r, "<= 0.5x bpftrace", r.Median <= 0.5*bt)
+		case okLB:
+			r.Ratio = ratioStr(r.Median, lb, "libbpf-tools")
+		case okBT:
+			r.Ratio = ratioStr(r.Median, bt, "bpftrace")
+		}
+	}
+}
+
+// pacedRates lists the prober-alone rates of e, ascending.
+func pacedRates(e *Results) []float64 {
+	var rates []float64
+	for _, l := range e.Load {
+		if l.Phase == "paced" && !slices.Contains(rates, l.TargetRate) {
+			rates = append(rates, l.TargetRate)
+		}
+	}
+	sort.Float64s(rates)
+	return rates
+}
+
+// pacedRows: the tracer's CPU per connect at the prober's fixed rates;
+// at 100/s and above ours is held to half the peer's, like at the top rate.
+func pacedRows(e *Results) []row {
+	var out []row
+	for _, rate := range pacedRates(e) {
+		med := map[string]float64{}
+		var rs []row
+		for _, t := range e.Tools {
+			var xs []float64
+			for _, l := range e.Load {
+				if l.Tool == t.ID && l.Phase == "paced" && l.TargetRate == rate && l.Attempts > 0 {
+					xs = append(xs, l.ToolCPUSecs*1e6/float64(l.Attempts))
+				}
+			}
+			if len(xs) == 0 {
+				continue
+			}
+			r := mk(e, fmt.Sprintf("tracer process CPU us per connect, paced %g/s", rate), t.ID, "us", xs)
+			med[t.ID] = r.Median
+			rs = append(rs, r)
+		}
+		for i := range rs {
+			r := &rs[i]
+			if !isOurs(r.Tool) {
+				continue
+			}
+			peer := "libbpf-tools"
+			if _, ok := med[peer]; !ok {
+				peer = "bpftrace"
+			}
+			ref, ok := med[peer]
+			if !ok {
+				continue
+			}
+			r.Ratio = ratioStr(r.Median, ref, peer)
+			if rate >= 100 && (r.Tool == "ours-kprobe" || (r.Tool == "ours-tracepoint" && peer == "bpftrace")) {
+				goal(r, "<= 0.5x "+peer, r.Median <= 0.5*ref)
+			}
+		}
+		out = append(out, rs...)
+	}
+	return out
+}
+
+// latencyRows: display latency, connect to row on the pty, pooled over
+// the repetitions, at each prober rate and at the top rate; the spread is
+// the range of the per-repetition quantile.
+func latencyRows(e *Results) []row {
+	type level struct {
+		name  string
+		match func(loadRun) bool
+	}
+	var levels []level
+	for _, rate := range pacedRates(e) {
+		levels = append(levels, level{fmt.Sprintf("paced %g/s", rate), func(l loadRun) bool { return l.Phase == "paced" && l.TargetRate == rate }})
+	}
+	if n := len(e.Conns); n > 0 {
+		c := e.Conns[n-1]
+		levels = append(levels, level{fmt.Sprintf("top rate, %d connector(s)", c), func(l loadRun) bool {
+			return l.Phase == "overhead" && l.Conns == c && l.LatRate > 0
+		}})
+	}
+	var out []row
+	for _, lv := range levels {
+		for _, q := range []float64{0.5, 0.99} {
+			for _, t := range e.Tools {
+				var pooled, per []float64
+				sent := 0
+				for _, l := range e.Load {
+					if l.Tool != t.ID || !lv.match(l) {
+						continue
+					}
+					if len(l.LatMs) > 0 {
+						per = append(per, quantile(l.LatMs, q))
+					}
+					pooled = append(pooled, l.LatMs...)
+					if l.Phase == "paced" {
+						sent += int(l.Attempts)
+					}
+				}
+				if len(per) == 0 {
+					continue
+				}
+				_, lo, hi := stats(per)
+				r := row{Env: e.Env, Figure: fmt.Sprintf("display latency p%g, %s", q*100, lv.name), Tool: t.ID, Mode: t.Mode,
+					Unit: "ms", Median: quantile(pooled, q), Min: lo, Max: hi, N: len(per)}
+				r.Ratio = fmt.Sprintf("%d rows pooled", len(pooled))
+				if sent > len(pooled) {
+					r.Ratio += fmt.Sprintf(" (%d connects)", sent)
+				}
+				if isOurs(t.ID) && q == 0.99 {
+					goal(&r, "p99 < 100 ms", r.Median < 100)
+				}
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[min(max(i, 0), len(s)-1)]
 }
 
 func ratioStr(x, ref float64, name string) string {
@@ -386,16 +588,17 @@ func fmtNum(x float64) string {
 	}
 }
 
-func markdown(s *summary, notes string) string {
+func markdown(s *summary, notes, chartsMD string) string {
 	var b strings.Builder
 	b.WriteString("# Benchmark results\n\n")
+	b.WriteString(chartsMD)
 	b.WriteString("Generated by `make bench` (bench/run.sh) at " + s.Generated + ". ")
 	b.WriteString("Each figure is the median of the repetitions, with min..max as the spread (n = repetitions). ")
 	b.WriteString("Ratios compare tools measured in the same run and environment only; under emulation (the VM) only ratios mean anything.\n\n")
 	for _, e := range s.Envs {
 		mode := ""
 		if e.Smoke {
-			mode = " (SMOKE run: one short repetition, not a measurement)"
+			mode = " (SMOKE run: one short repetition; every figure of this environment is smoke-only, marked so in the met column, and not compared with the goals)"
 		}
 		if sk := e.Soak; sk != nil {
 			fmt.Fprintf(&b, "- **%s**: kernel %s, %d vCPUs, soak of %s for %.0f s at %.0f connects/s paced, %.0f s wall%s.\n",
@@ -511,7 +714,7 @@ func beforeAfter(b *strings.Builder, s *summary) {
 	for _, r := range s.Rows {
 		// Context: the tracer's own CPU per connect, ours against the peer
 		// it is compared with in that environment.
-		context := strings.HasPrefix(r.Figure, "tracer process CPU us per connect") &&
+		context := strings.HasPrefix(r.Figure, "tracer process CPU us per connect") && r.Goal == "" &&
 			((strings.HasPrefix(r.Env, "vm") && (r.Tool == "libbpf-tools" || r.Tool == "ours-kprobe")) ||
 				(r.Env == "host" && (r.Tool == "bpftrace" || r.Tool == "ours-tracepoint")))
 		if r.Goal == "" && !context {

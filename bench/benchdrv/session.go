@@ -44,6 +44,7 @@ type session struct {
 	readyOnce  sync.Once
 	firstOnce  sync.Once
 	canaryComm string
+	probe      atomic.Pointer[prober] // display-latency prober, while one runs
 }
 
 // startSession starts t with its stdout on a new pty.
@@ -124,6 +125,12 @@ func (s *session) onOut(line []byte) {
 	select {
 	case <-s.ready:
 		s.lines.Add(1)
+		if bytes.Contains(line, []byte(" "+probeComm+" ")) {
+			if p := s.probe.Load(); p != nil {
+				p.seen(time.Now())
+			}
+			return
+		}
 		if bytes.Contains(line, []byte(" connloop ")) {
 			s.events.Add(1)
 			return

@@ -57,6 +57,16 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 			Ready: headerRE,
 			Lost:  regexp.MustCompile(`Lost (\d+) events on CPU`),
 		}, nil
+	case id == "tcpconnlat":
+		// libbpf-tools' fentry tool (fexit on tcp_v4_connect where the
+		// kernel allows it): the start-up anchor of our fentry mode. It
+		// prints a row when the handshake completes.
+		return &tool{
+			ID: id, Name: "libbpf-tools tcpconnlat", Mode: "fentry",
+			Argv:  []string{paths["tcpconnlat"]},
+			Ready: headerRE,
+			Lost:  regexp.MustCompile(`(?i)lost (\d+) events on CPU`),
+		}, nil
 	case id == "bcc":
 		return &tool{
 			ID: id, Name: "bcc tcpconnect", Mode: "kprobe",
@@ -73,7 +83,7 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 			Lost:  regexp.MustCompile(`Lost (\d+) events`),
 		}, nil
 	}
-	return nil, fmt.Errorf("unknown tool %q (ours-MODE, ourtcpconnect-MODE, libbpf-tools, bcc, bpftrace)", id)
+	return nil, fmt.Errorf("unknown tool %q (ours-MODE, ourtcpconnect-MODE, libbpf-tools, tcpconnlat, bcc, bpftrace)", id)
 }
 
 // withTracefs runs argv with tracefs at /sys/kernel/tracing, which
