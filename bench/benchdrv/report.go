@@ -723,6 +723,9 @@ func beforeAfter(b *strings.Builder, s *summary) {
 		bc, bm := "-", "-"
 		if p, ok := prev[key{r.Env, r.Figure, r.Tool}]; ok {
 			bc, bm = cell(p), p.Met
+			if p.Goal != "" && p.Goal != r.Goal {
+				bm += " (its goal then: " + p.Goal + ")"
+			}
 		}
 		goalText, met := r.Goal, r.Met
 		if context {
