@@ -79,9 +79,9 @@ vm_foreign && foreign=1
 modes=${TCPV4CONNECT_VM_MODES:-fentry kprobe tracepoint auto nobtf}
 jobs=${TCPV4CONNECT_VM_JOBS:-3}
 # A foreign architecture under TCG is slower: one e2e pass of arm64 kprobe
-# mode took ~110-120 s with three guests on two busy cores, at the edge of
-# x86's 120 s.
-# These bound a hang; a healthy pass takes a fraction of them.
+# mode took 110-225 s with three guests on two busy cores (load 20-30), and
+# tcpconnect's passes over 300 s. These bound a hang; a healthy pass on an
+# idle machine takes a fraction of them.
 if [ "$foreign" = 1 ]; then
 	vm_timeout=${TCPV4CONNECT_VM_TIMEOUT:-3600}
 	test_timeout=${TCPV4CONNECT_TEST_TIMEOUT:-600s}
