@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ func runRestrict() (int, bool) {
 	if len(os.Args) < 3 || !strings.HasPrefix(os.Args[1], restrictArg) {
 		return 0, false
 	}
+	// The bounding set and the exec are per thread: both must happen on
+	// the same one, or the tracer may inherit the full set.
+	runtime.LockOSThread()
 	limit, err := strconv.ParseUint(strings.TrimPrefix(os.Args[1], restrictArg), 10, 64)
 	if err == nil {
 		err = unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_RESOURCE, 0, 0, 0)
