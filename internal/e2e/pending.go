@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -49,6 +50,7 @@ func pendingProcess() (int, bool) {
 // runSpread connects to n distinct loopback addresses 127.1.x.y on a
 // closed port (each refused at once) and prints "made N".
 func runSpread(n, port int, comm string) int {
+	runtime.LockOSThread() // the comm is the thread's
 	setComm(comm)
 	made := 0
 	for i := 0; i < n; i++ {
@@ -75,6 +77,9 @@ func runSpread(n, port int, comm string) int {
 // non-blocking connects after it stay in SYN_SENT for their whole retry
 // time (about two minutes). It prints "made N".
 func runPending(n int, comm string) int {
+	// The network namespace (and the comm) belong to the thread: every
+	// socket must be made on the one that unshared.
+	runtime.LockOSThread()
 	setComm(comm)
 	// One socket each: stay within the open-file limit (Go raises the soft
 	// limit to the hard one; 20000 on the CI host, 4096 in the guests).
