@@ -125,19 +125,7 @@ func TestCountDistinct(t *testing.T) {
 			if code := tr.Stop(syscall.SIGINT); code != 0 {
 				t.Fatalf("exit %d; stderr:\n%s", code, tr.Stderr())
 			}
-			counted, keys := 0, 0
-			for _, l := range tr.Lines() {
-				f := strings.Fields(l)
-				if len(f) != 4 || !strings.HasPrefix(f[1], "127.1.") {
-					continue
-				}
-				c, err := strconv.Atoi(f[3])
-				if err != nil {
-					t.Fatalf("count row %q: %v", l, err)
-				}
-				counted += c
-				keys++
-			}
+			counted, keys := spreadCounts(t, tr.Lines())
 			full := exitCount(t, tr.Stderr(), countFullRe)
 			t.Logf("%s mode: made %d, table %d connects in %d rows, not counted %d", e2e.Attach(), h.Made, counted, keys, full)
 			if counted+full != h.Made {
@@ -150,5 +138,52 @@ func TestCountDistinct(t *testing.T) {
 				t.Errorf("table of 1000: %d rows, %d not counted; want at most 1000 rows and a non-zero count", keys, full)
 			}
 		})
+	}
+}
+
+// spreadCounts sums the count table's rows for the spread helper's
+// destinations (127.1.x.y): the connects they hold, and how many rows.
+func spreadCounts(t *testing.T, lines []string) (connects, rows int) {
+	t.Helper()
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) != 4 || !strings.HasPrefix(f[1], "127.1.") {
+			continue
+		}
+		c, err := strconv.Atoi(f[3])
+		if err != nil {
+			t.Fatalf("count row %q: %v", l, err)
+		}
+		connects += c
+		rows++
+	}
+	return connects, rows
+}
+
+// TestCountBlocked: a count table larger than the pipe its reader stopped
+// reading: the run still ends at once, and the rows the pipe did not take
+// are counted, so rows printed + not printed == made.
+func TestCountBlocked(t *testing.T) {
+	e2e.RequireKernel(t)
+	const n = 5000 // about 400 kB of table: several pipes full
+	port := e2e.ClosedPort(t)
+	h := e2e.StartSpread(t, n, port, "e2e-spread")
+	b := e2e.StartBlocked(t, e2e.TCPConnectBin(), "--attach", e2e.Attach(), "-c", "-p", strconv.Itoa(h.PID))
+	h.Go(t)
+	code, took, ok := b.Signal(syscall.SIGINT, 10*time.Second)
+	if !ok {
+		t.Fatalf("still running %v after SIGINT with stdout blocked (killed)", took)
+	}
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, b.Stderr())
+	}
+	printed, _ := spreadCounts(t, strings.Split(b.Rest(), "\n"))
+	unseen, lines := e2e.Unseen(b.Stderr(), "tcpconnect")
+	t.Logf("made %d, printed %d, counted %d %q, exit after %v", h.Made, printed, unseen, lines, took.Round(time.Millisecond))
+	if printed == h.Made {
+		t.Fatalf("the whole table fitted in the pipe: the test needs more rows")
+	}
+	if printed+unseen != h.Made {
+		t.Errorf("printed %d + counted %d = %d, want the %d connects made; stderr:\n%s", printed, unseen, printed+unseen, h.Made, b.Stderr())
 	}
 }

@@ -20,26 +20,28 @@ const exitLimit = 3 * time.Second
 
 // blockedTracer starts bin with args (plus -p of a storm) with its stdout a
 // pipe nobody reads, and storms connects until the tracer is stuck in
-// write(2) on it.
-func blockedTracer(t *testing.T, bin string, args ...string) *e2e.Blocked {
+// write(2) on it. It returns the connects the storm made, all traced.
+func blockedTracer(t *testing.T, bin string, args ...string) (*e2e.Blocked, int) {
 	t.Helper()
 	port := e2e.ClosedPort(t)
 	storm := e2e.StartStorm(t, e2e.StormSpec{Port: port, Threads: 2, Max: 8000, Duration: 20 * time.Second, Comm: "e2e-blocked"})
 	b := e2e.StartBlocked(t, bin, append([]string{"--attach", e2e.Attach(), "-p", strconv.Itoa(storm.PID)}, args...)...)
-	storm.Run(t)
+	made := storm.Run(t).Made
 	b.WaitBlocked(15 * time.Second)
-	return b
+	return b, made
 }
 
 // TestBlockedStdout: with stdout a full pipe and the tracer stuck writing
 // to it, each of SIGINT, SIGTERM and SIGHUP ends it within the limit, with
 // exit 0, the exit report (-v prints it whole), and no BPF object left.
+// What stdout did not take is counted: rows in the pipe + connects not
+// printed (+ any other loss) == connects made.
 func TestBlockedStdout(t *testing.T) {
 	e2e.RequireKernel(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			base := take(t)
-			b := blockedTracer(t, e2e.Bin(), "-v")
+			b, made := blockedTracer(t, e2e.Bin(), "-v")
 			held, err := e2e.HeldBy(b.Cmd.Process.Pid)
 			if err != nil {
 				t.Fatal(err)
@@ -55,6 +57,15 @@ func TestBlockedStdout(t *testing.T) {
 			if !strings.Contains(b.Stderr(), "tcpv4connect: 0 malformed events (") {
 				t.Errorf("no exit report (with -v) after %v; stderr:\n%s", sig, lastLines(b.Stderr(), 5))
 			}
+			rows := strings.Count(b.Rest(), "e2e-blocked")
+			unseen, lines := e2e.Unseen(b.Stderr(), "tcpv4connect")
+			t.Logf("made %d, rows in the pipe %d, counted %d: %q", made, rows, unseen, lines)
+			if !strings.Contains(b.Stderr(), " connects not printed (stdout blocked") {
+				t.Errorf("no count of the rows stdout did not take; stderr:\n%s", lastLines(b.Stderr(), 8))
+			}
+			if rows+unseen != made {
+				t.Errorf("rows %d + counted %d = %d, want the %d connects made", rows, unseen, rows+unseen, made)
+			}
 			e2e.RequireNoLeaks(t, base, held, teardown)
 		})
 	}
@@ -66,7 +77,7 @@ func TestBlockedStdout(t *testing.T) {
 func TestSecondSignal(t *testing.T) {
 	e2e.RequireKernel(t)
 	base := take(t)
-	b := blockedTracer(t, e2e.Bin())
+	b, _ := blockedTracer(t, e2e.Bin())
 	held, err := e2e.HeldBy(b.Cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,4 +162,15 @@ func (b *Blocked) wait(start time.Time, limit time.Duration) (int, time.Duration
 		<-b.done
 		return -1, time.Since(start), false
 	}
+}
+
+// Rest reads what the tracer left in the pipe, once it has exited.
+func (b *Blocked) Rest() string {
+	b.t.Helper()
+	<-b.done
+	data, err := io.ReadAll(b.r)
+	if err != nil {
+		b.t.Fatalf("read the rest of stdout: %v", err)
+	}
+	return string(data)
 }

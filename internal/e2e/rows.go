@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,4 +115,22 @@ func ExitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// reportLine is one counter of an exit report: "<name>: <n> <what> (<why>)".
+var reportLine = regexp.MustCompile(`(?m)^([a-z0-9]+): (\d+) ([a-z][a-zA-Z0-9_ -]*) \(`)
+
+// Unseen sums the exit report's counters of connects not shown (every
+// line of name's report but its malformed events, which are samples, not
+// connects), and returns the lines it summed.
+func Unseen(stderr, name string) (n int, lines []string) {
+	for _, m := range reportLine.FindAllStringSubmatch(stderr, -1) {
+		if m[1] != name || strings.HasPrefix(m[3], "malformed") {
+			continue
+		}
+		c, _ := strconv.Atoi(m[2])
+		n += c
+		lines = append(lines, m[0])
+	}
+	return n, lines
 }

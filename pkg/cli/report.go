@@ -42,6 +42,10 @@ type Losses struct {
 	CountMapFull   uint64 // -c: the count table was full
 	InflightFull   uint64 // kprobe mode: the kprobe-to-kretprobe map was full
 	PendingAtExit  uint64 // still in SYN_SENT when tracing stopped
+
+	// Unprinted: connects read but not printed because stdout stopped
+	// taking output at the end of the run (its reader stopped reading).
+	Unprinted uint64
 }
 
 // lossKind is one line of the report.
@@ -106,6 +110,11 @@ var lossKinds = []lossKind{
 		reason: format.ReasonPendingAtExit, count: func(l *Losses) uint64 { return l.PendingAtExit },
 		what: "connects still in SYN_SENT at exit", why: because("not reported: their handshake had not ended"),
 		applies: following,
+	},
+	{
+		reason: format.ReasonOutputBlocked, count: func(l *Losses) uint64 { return l.Unprinted },
+		what: "connects not printed", why: because("stdout blocked at exit: its reader stopped reading"),
+		applies: func(*Losses) bool { return false }, // only when it happened
 	},
 }
 

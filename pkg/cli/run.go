@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 	"golang.org/x/sys/unix"
 
+	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 	"github.com/tcpv4connect/tcpv4connect/pkg/format"
 	"github.com/tcpv4connect/tcpv4connect/pkg/stream"
 	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
@@ -131,15 +132,13 @@ func (cmd Command) config(opts *Options) tracer.Config {
 	}
 }
 
-// How long the end of a run may take, from the signal (or --duration) on,
-// when stdout is blocked (a reader that stopped reading, a terminal
-// stopped with Ctrl-S): the stream gets streamGrace to print what is left,
-// each later write to stdout writeGrace. Then the output is abandoned, the
-// tracer closed and the exit report printed: a second in all, at most.
-const (
-	streamGrace = 300 * time.Millisecond
-	writeGrace  = 150 * time.Millisecond
-)
+// How long the end of a run waits, from the signal (or --duration) on, for
+// a stdout that takes nothing (a reader that stopped reading, a terminal
+// stopped with Ctrl-S): stallGrace without progress. Then the output is
+// abandoned, what it did not take is counted, the tracer closed and the
+// exit report printed, well within a second. A slow reader that keeps
+// reading gets everything.
+const stallGrace = 300 * time.Millisecond
 
 func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	if err := tracer.Preflight(opts.BTF); err != nil {
@@ -186,8 +185,6 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	}
 
 	sopt := stream.Options{Errors: stderr}
-	// The first line is the signal that tracing has begun.
-	var first string
 	var jf *format.JSON
 	if opts.JSON {
 		offset, err := clockOffset()
@@ -196,7 +193,7 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 			return ExitRuntime
 		}
 		jf = format.NewJSON(string(t.Mode()), offset)
-		first = jf.Start()
+		sopt.Header = jf.Start()
 		sopt.Format, sopt.OnLost = jf.Row, jf.Lost
 	} else {
 		topt := format.TextOptions{
@@ -215,9 +212,10 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		}
 		f := format.NewText(topt)
 		if cmd.Banner {
-			first = format.Banner
+			sopt.Header = format.Banner
 		}
-		first += f.Header()
+		// The first line is the signal that tracing has begun.
+		sopt.Header += f.Header()
 		sopt.Format = f.Row
 	}
 
@@ -231,10 +229,6 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	}
 	done := make(chan result, 1)
 	go func() {
-		if _, err := io.WriteString(stdout, first); err != nil {
-			done <- result{err: stream.ErrOutputClosed}
-			return
-		}
 		st, err := s.Run(ctx)
 		done <- result{st, err}
 	}()
@@ -243,14 +237,16 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	select {
 	case r = <-done:
 	case <-ctx.Done():
+		stalled, unwatch := s.Stalled(stallGrace)
 		select {
 		case r = <-done:
-		case <-time.After(streamGrace):
+		case <-stalled:
 			// Blocked in a write: Run will not poll again. Detached
 			// first, so that the counts Abandon reads are final.
 			t.Detach()
 			r.st, abandoned = s.Abandon(), true
 		}
+		unwatch()
 	}
 	if errors.Is(r.err, stream.ErrOutputClosed) {
 		return 0
@@ -265,11 +261,11 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	}
 	// Nothing may arrive after the counters below are read.
 	t.Detach()
-	l := Losses{OutcomeMode: t.Outcome, PerfLost: r.st.Lost, Malformed: r.st.Malformed}
+	l := Losses{OutcomeMode: t.Outcome, PerfLost: r.st.Lost, Malformed: r.st.Malformed, Unprinted: r.st.Unprinted}
 	l.kernel(t)
 	Report(stderr, cmd.Name, l, opts.Verbose)
 	if jf != nil {
-		_ = writeWithin(out, Records(jf, l), writeGrace)
+		_, _, _ = writeOut(out, Records(jf, l))
 	}
 	return 0
 }
@@ -296,34 +292,49 @@ func count(ctx context.Context, cmd Command, opts *Options, t *tracer.Tracer, st
 		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
 		return ExitRuntime
 	}
-	if err := writeWithin(stdout, format.CountTable(counts), streamGrace); err != nil && !errors.Is(err, errBlocked) {
+	l := Losses{CountMode: true}
+	rows, err := writeTable(stdout, counts)
+	if err != nil {
 		return 0
 	}
-	l := Losses{CountMode: true}
+	for _, c := range counts[rows:] {
+		l.Unprinted += c.N
+	}
 	l.kernel(t)
 	Report(stderr, cmd.Name, l, opts.Verbose)
 	return 0
 }
 
-// errBlocked: a write to stdout did not finish in time.
-var errBlocked = errors.New("output blocked")
-
-// writeWithin writes s to w, giving up after d. A write given up on goes on
-// in the background and ends with the process.
-func writeWithin(w io.Writer, s string, d time.Duration) error {
-	if s == "" {
-		return nil
+// writeTable prints the count table and returns how many of its rows got
+// through: all of them, unless stdout stalled.
+func writeTable(stdout io.Writer, counts []event.Count) (int, error) {
+	lines, blocked, err := writeOut(stdout, format.CountTable(counts))
+	if !blocked {
+		return len(counts), err
 	}
+	return max(0, min(int(lines)-format.CountTableHeaderLines, len(counts))), nil
+}
+
+// writeOut writes s to stdout. It gives up once stdout has taken nothing
+// for stallGrace (blocked), and returns the lines that got through; a
+// write given up on goes on in the background and ends with the process.
+func writeOut(stdout io.Writer, s string) (lines uint64, blocked bool, err error) {
+	if s == "" {
+		return 0, false, nil
+	}
+	m := stream.NewMeter(stdout)
 	done := make(chan error, 1)
 	go func() {
-		_, err := io.WriteString(w, s)
+		_, err := io.WriteString(m, s)
 		done <- err
 	}()
+	stalled, unwatch := m.Stalled(stallGrace)
+	defer unwatch()
 	select {
 	case err := <-done:
-		return err
-	case <-time.After(d):
-		return errBlocked
+		return m.Lines(), false, err
+	case <-stalled:
+		return m.Lines(), true, nil
 	}
 }
 

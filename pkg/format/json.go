@@ -95,6 +95,7 @@ const (
 	ReasonOutcomeMapFull = "outcome_map_full" // -O: no room to follow the handshake
 	ReasonCountMapFull   = "count_map_full"   // -c: no room for a new key
 	ReasonInflightFull   = "inflight_full"    // no room for a connect in progress
+	ReasonOutputBlocked  = "output_blocked"   // stdout took nothing at exit
 	ReasonPendingAtExit  = "pending_at_exit"  // -O: the handshake had not ended at exit
 )
 

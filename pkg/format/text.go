@@ -172,6 +172,7 @@ func (c *elapsedClock) elapsed(tsNs uint64) string {
 // exit: a blank line, the header, then one line per (source, destination,
 // port), in the order given (see tracer.SortCounts).
 func CountTable(counts []event.Count) string {
+	// Keep CountTableHeaderLines in step.
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%-25s %-25s %-20s %-10s\n", "LADDR", "RADDR", "RPORT", "CONNECTS")
 	for _, c := range counts {
@@ -179,3 +180,7 @@ func CountTable(counts []event.Count) string {
 	}
 	return b.String()
 }
+
+// CountTableHeaderLines is the number of lines before CountTable's first
+// row: a blank line and the column titles.
+const CountTableHeaderLines = 2

@@ -2,7 +2,11 @@ package stream
 
 import (
 	"context"
+	"io"
+	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,5 +61,112 @@ func TestAbandonWhileWriteBlocked(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := src.polls.Load(); n != polls {
 		t.Errorf("%d polls after Abandon", n-polls)
+	}
+}
+
+// finite hands over up to perPoll samples per poll, total in all.
+type finite struct {
+	left, perPoll int
+	polled        chan struct{} // closed at the first poll
+	once          sync.Once
+}
+
+func (s *finite) Poll(_ int, sample func([]byte), _ func(uint64)) error {
+	s.once.Do(func() { close(s.polled) })
+	for i := 0; i < s.perPoll && s.left > 0; i++ {
+		sample(sample1())
+		s.left--
+	}
+	return nil
+}
+
+// TestAbandonCountsUnprinted: with the output a pipe nobody reads, Run
+// fills it and blocks; Abandon then counts, exactly, every event the pipe
+// did not take (queued rows and what was still in the source), so that
+// rows in the pipe + unprinted == events made. A loss report in the output
+// is not a row and is not counted.
+func TestAbandonCountsUnprinted(t *testing.T) {
+	const total = 50000 // "pid 7\n": 300 kB, several pipes full
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	src := &finite{left: total, perPoll: 1000, polled: make(chan struct{})}
+	s := New(src, w, Options{
+		Header: "HEADER\n",
+		Format: func(e *event.Event) string { return "pid " + strconv.Itoa(int(e.PID)) + "\n" },
+	})
+	go func() { _, _ = s.Run(context.Background()) }()
+	<-src.polled
+	stalled, unwatch := s.Stalled(100 * time.Millisecond)
+	defer unwatch()
+	select {
+	case <-stalled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write to a full pipe never stalled")
+	}
+	st := s.Abandon()
+	// The write still blocked fails once its file is closed, as it would
+	// end with the process. Then read what the pipe holds: a blocked
+	// piece wrote nothing.
+	w.Close()
+	if err := r.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(r)
+	rows := strings.Count(string(data), "pid 7\n")
+	if !strings.HasPrefix(string(data), "HEADER\n") {
+		t.Errorf("output starts %q, want the header", data[:min(len(data), 20)])
+	}
+	t.Logf("rows in the pipe %d, unprinted %d, events %d", rows, st.Unprinted, st.Events)
+	if rows == 0 || st.Unprinted == 0 {
+		t.Errorf("rows %d, unprinted %d: want both (the pipe holds less than the total)", rows, st.Unprinted)
+	}
+	if uint64(rows)+st.Unprinted != total {
+		t.Errorf("rows %d + unprinted %d = %d, want the %d events made", rows, st.Unprinted, uint64(rows)+st.Unprinted, total)
+	}
+}
+
+// TestStallNotForSlowReader: a reader that keeps reading, however slowly,
+// never makes the output stall, and gets every row.
+func TestStallNotForSlowReader(t *testing.T) {
+	const total = 20000
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	src := &finite{left: total, perPoll: total, polled: make(chan struct{})}
+	s := New(src, w, Options{Format: func(e *event.Event) string { return "pid " + strconv.Itoa(int(e.PID)) + "\n" }})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // one poll, as at the end of a run
+	done := make(chan struct{})
+	go func() {
+		_, _ = s.Run(ctx)
+		w.Close()
+		close(done)
+	}()
+	stalled, unwatch := s.Stalled(100 * time.Millisecond)
+	defer unwatch()
+	rows := 0
+	buf := make([]byte, 2048)
+	for {
+		n, err := r.Read(buf)
+		rows += strings.Count(string(buf[:n]), "\n")
+		if err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // 100 kB/s: 1.2 s for 120 kB
+		select {
+		case <-stalled:
+			t.Fatal("a reader that keeps reading made the output stall")
+		default:
+		}
+	}
+	<-done
+	if rows != total {
+		t.Errorf("%d rows read, want %d", rows, total)
 	}
 }

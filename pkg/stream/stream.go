@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 )
@@ -27,6 +29,10 @@ type Stats struct {
 	Events    uint64 // decoded events
 	Lost      uint64 // samples the kernel dropped (perf buffer full)
 	Malformed uint64 // samples that did not decode
+	// Unprinted: events read but never printed, because the output was
+	// abandoned (Abandon) while blocked: rows still buffered, or still
+	// in the rings.
+	Unprinted uint64
 }
 
 // Options configures Run.
@@ -38,6 +44,8 @@ type Options struct {
 	OnLost func(n uint64) string
 	// Errors receives loss and malformed-event reports.
 	Errors io.Writer
+	// Header is written (and flushed) before the first poll.
+	Header string
 }
 
 // ErrOutputClosed means the reader of the output went away (EPIPE).
@@ -56,13 +64,20 @@ const PollMs = 50
 // in progress, then no poll starts again, so the caller may close the
 // source at once.
 type Stream struct {
-	src Source
-	w   *bufio.Writer
-	opt Options
+	src   Source
+	meter *Meter
+	w     *bufio.Writer
+	opt   Options
 
-	mu        sync.Mutex // held during each Poll; guards st and abandoned
+	mu        sync.Mutex // held during each Poll; guards st, abandoned, queued, others
 	st        Stats
 	abandoned bool
+
+	// Lines handed to the output so far (queued), and the numbers of
+	// those that are not rows (the header, loss reports): with the
+	// meter's count of lines delivered they give the rows not printed.
+	queued uint64
+	others []uint64
 
 	// Used by the Run goroutine only.
 	err     error         // first write error: stop at the end of the cycle
@@ -72,7 +87,14 @@ type Stream struct {
 
 // New returns a stream from src to out.
 func New(src Source, out io.Writer, opt Options) *Stream {
-	return &Stream{src: src, w: bufio.NewWriterSize(out, 64<<10), opt: opt}
+	m := NewMeter(out)
+	return &Stream{src: src, meter: m, w: bufio.NewWriterSize(m, 64<<10), opt: opt}
+}
+
+// Stalled returns a channel closed once a write to the output has made no
+// progress for d, and a function that stops watching (Meter.Stalled).
+func (s *Stream) Stalled(d time.Duration) (<-chan struct{}, func()) {
+	return s.meter.Stalled(d)
 }
 
 // Run copies events to out until ctx is done or the source ends. After
@@ -82,6 +104,12 @@ func New(src Source, out io.Writer, opt Options) *Stream {
 // Writes happen outside the poll lock, so that a blocked write never keeps
 // Abandon waiting.
 func (s *Stream) Run(ctx context.Context) (Stats, error) {
+	if s.opt.Header != "" {
+		s.put(s.opt.Header, false)
+		if s.err != nil || s.w.Flush() != nil {
+			return Stats{}, ErrOutputClosed
+		}
+	}
 	for {
 		stopping := ctx.Err() != nil
 		timeout := PollMs
@@ -123,14 +151,68 @@ func (s *Stream) Run(ctx context.Context) (Stats, error) {
 
 // Abandon stops Run from polling again and returns what it counted. It
 // waits only for a poll in progress (at most PollMs), never for a write.
+// What is still in the rings is read and counted as unprinted, with the
+// rows queued but not delivered: stop the source's producer first.
 func (s *Stream) Abandon() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.abandoned {
-		s.reconcile()
+	if s.abandoned {
+		return s.st
 	}
 	s.abandoned = true
+	s.meter.Cut()
+	var left uint64
+	for range 64 { // one poll reads every ring; a fake may need more
+		before := left
+		if err := s.src.Poll(0, func([]byte) { left++ }, s.lost); err != nil || left == before {
+			break
+		}
+	}
+	s.reconcile()
+	s.st.Unprinted = left + s.undelivered()
 	return s.st
+}
+
+// undelivered counts the rows queued that the output has not taken.
+func (s *Stream) undelivered() uint64 {
+	delivered := s.meter.Lines()
+	if delivered >= s.queued {
+		return 0
+	}
+	n := s.queued - delivered
+	for _, i := range s.others {
+		if i >= delivered {
+			n--
+		}
+	}
+	return n
+}
+
+// put queues text for the output; row says whether it is an event's row.
+// Rows are counted by line, so that Abandon knows which got through.
+func (s *Stream) put(text string, row bool) {
+	if s.err != nil {
+		return
+	}
+	lines := uint64(strings.Count(text, "\n"))
+	s.mu.Lock()
+	if !row {
+		// Forget the ones already delivered: a long run's loss
+		// reports must not pile up.
+		d, i := s.meter.Lines(), 0
+		for i < len(s.others) && s.others[i] < d {
+			i++
+		}
+		s.others = s.others[i:]
+		for i := uint64(0); i < lines; i++ {
+			s.others = append(s.others, s.queued+i)
+		}
+	}
+	s.queued += lines
+	s.mu.Unlock()
+	if _, err := s.w.WriteString(text); err != nil {
+		s.err = ErrOutputClosed
+	}
 }
 
 // Dropper is a Source that also counts the samples its producer could not
@@ -179,11 +261,7 @@ func (s *Stream) sample(raw []byte) {
 // order.
 func (s *Stream) emit() {
 	for _, r := range s.pending {
-		if s.err == nil {
-			if _, err := s.w.WriteString(r); err != nil {
-				s.err = ErrOutputClosed
-			}
-		}
+		s.put(r, false)
 	}
 	s.pending = s.pending[:0]
 	slices.SortStableFunc(s.batch, func(a, b event.Event) int { return cmp.Compare(a.TsNs, b.TsNs) })
@@ -192,9 +270,7 @@ func (s *Stream) emit() {
 			break
 		}
 		if line := s.opt.Format(&s.batch[i]); line != "" {
-			if _, err := s.w.WriteString(line); err != nil {
-				s.err = ErrOutputClosed
-			}
+			s.put(line, true)
 		}
 	}
 	s.batch = s.batch[:0]
