@@ -236,9 +236,9 @@ install-files:
 	install -m 755 $(BIN_DIR)/tcpv4connect $(DESTDIR)$(SBINDIR)/tcpv4connect
 	install -m 755 $(BIN_DIR)/tcpconnect $(DESTDIR)$(SBINDIR)/$(TCPCONNECT_NAME)
 	install -m 644 README.md docs/tcpconnect.md docs/guarantees.md $(DESTDIR)$(DOCDIR)/
-	set -e; for p in tcpv4connect:tcpv4connect tcpconnect:$(TCPCONNECT_NAME); do \
-		gen=./$${p%%:*} name=$${p#*:}; \
-		$$gen --generate=man --generate-name=$$name >$(DESTDIR)$(MANDIR)/man8/$$name.8; \
+	set -e; for p in tcpv4connect:tcpv4connect:$(TCPCONNECT_NAME) tcpconnect:$(TCPCONNECT_NAME):tcpv4connect; do \
+		gen=./$${p%%:*} rest=$${p#*:}; name=$${rest%%:*} other=$${rest#*:}; \
+		$$gen --generate=man --generate-name=$$name --generate-see-also=$$other >$(DESTDIR)$(MANDIR)/man8/$$name.8; \
 		$$gen --generate=bash --generate-name=$$name >$(DESTDIR)$(BASHCOMPDIR)/$$name; \
 		$$gen --generate=zsh --generate-name=$$name >$(DESTDIR)$(ZSHCOMPDIR)/_$$name; \
 		$$gen --generate=fish --generate-name=$$name >$(DESTDIR)$(FISHCOMPDIR)/$$name.fish; \
@@ -264,10 +264,12 @@ dist: build
 	VERSION=$(VERSION) ARCH=$(DEB_ARCH) BIN_DIR=$(BIN_DIR) scripts/dist.sh
 
 # The packaging checks: lintian, the same commit built twice gives the same
-# bytes, and the .deb in a clean Debian chroot beside bpfcc-tools and
-# libbpf-tools. See scripts/pkg-check.sh.
+# bytes, the .deb in a clean Debian chroot beside bpfcc-tools and
+# libbpf-tools, and the arm64 .deb against it (scripts/deb-cross-check.sh).
+# See scripts/pkg-check.sh.
 pkg-check: setup-pkg deb
-	scripts/pkg-check.sh dist/tcpv4connect_$(VERSION)_$(DEB_ARCH).deb
+	$(MAKE) deb ARCH=arm64
+	scripts/pkg-check.sh dist/tcpv4connect_$(VERSION)_$(DEB_ARCH).deb dist/tcpv4connect_$(VERSION)_arm64.deb
 
 # Everything CI runs (.ci/run): the README's test command.
 # fresh-debian-check is not in it: CI's own machine is a fresh Debian, on

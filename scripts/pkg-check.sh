@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# pkg-check.sh DEB: the packaging checks make check runs, each timed:
+# pkg-check.sh DEB [FOREIGN_DEB]: the packaging checks make check runs,
+# each timed:
 #   lintian      no error and no warning on the .deb (overrides, with their
 #                reasons, in scripts/debian/lintian-overrides)
 #   install      make install then make uninstall into a DESTDIR leave no file
@@ -7,9 +8,12 @@
 #                (scripts/repro-check.sh)
 #   chroot       the .deb in a clean Debian root, beside bpfcc-tools and
 #                libbpf-tools (scripts/deb-check.sh)
+#   cross        the other architecture's .deb against DEB
+#                (scripts/deb-cross-check.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-deb=${1:?usage: pkg-check.sh DEB}
+deb=${1:?usage: pkg-check.sh DEB [FOREIGN_DEB]}
+foreign=${2:-}
 times=()
 timed() { # name command...
 	local name=$1 s
@@ -49,4 +53,7 @@ timed lintian lint
 timed install install_uninstall
 timed repro scripts/repro-check.sh
 timed chroot scripts/deb-check.sh "$deb"
+if [ -n "$foreign" ]; then
+	timed cross scripts/deb-cross-check.sh "$deb" "$foreign"
+fi
 echo "pkg-check: passed in $(($(date +%s) - t0))s (${times[*]})"

@@ -12,7 +12,8 @@
 #   scripts/setup.sh --vagrant-libvirt   also vagrant-libvirt, libvirt, qemu and
 #                             what scripts/build-box.sh needs (`make vagrant-test`)
 #   scripts/setup.sh --pkg    also what packaging and its checks need (man-db,
-#                             lintian, zsh and fish to check completions, debootstrap)
+#                             lintian, zsh and fish to check completions, debootstrap,
+#                             qemu-user to run the arm64 package's binaries)
 set -euo pipefail
 
 want_vm=0 want_bench=0 want_vagrant=0 want_libvirt=0 want_arm64=0 want_pkg=0
@@ -72,7 +73,9 @@ if [ "$want_libvirt" = 1 ]; then
 	done
 fi
 if [ "$want_pkg" = 1 ]; then
-	for p in man-db groff-base lintian zsh fish debootstrap; do have_pkg "$p" || need+=("$p"); done
+	# qemu-user runs the arm64 package's binaries (deb-cross-check.sh);
+	# without its recommends, no binfmt handler is registered.
+	for p in man-db groff-base lintian zsh fish debootstrap qemu-user; do have_pkg "$p" || need+=("$p"); done
 fi
 if [ "$want_bench" = 1 ]; then
 	for p in libbpf-tools bpfcc-tools bpftrace debootstrap; do have_pkg "$p" || need+=("$p"); done

@@ -24,7 +24,7 @@ func generate(cmd Command, app *kong.Application, opts *Options, stdout, stderr 
 	case "man":
 		var date string
 		if date, err = docDate(); err == nil {
-			err = writeManPage(&b, cmd, app, manDoc{name: name, version: cmd.Version, date: date})
+			err = writeManPage(&b, cmd, app, manDoc{name: name, version: cmd.Version, date: date, sibling: opts.GenerateAlso})
 		}
 	case "bash", "zsh", "fish":
 		err = writeCompletion(&b, opts.Generate, name, app)

@@ -20,6 +20,7 @@ type manDoc struct {
 	name    string // the name the program is installed under
 	version string
 	date    string // YYYY-MM-DD, from SOURCE_DATE_EPOCH for reproducible builds
+	sibling string // the other command's installed name, or ""
 }
 
 // roffText escapes plain text for roff: backslashes, hyphens (so that
@@ -171,7 +172,7 @@ func writeManPage(w io.Writer, cmd Command, app *kong.Application, d manDoc) err
 	term(bold("128+n"), "A second signal n during the exit (130 for a second Ctrl-C): the report is skipped; the kernel still frees every BPF object.")
 
 	p(".SH SEE ALSO")
-	p("%s", strings.Join(seeAlso(d.name), ",\n"))
+	p("%s", strings.Join(seeAlso(d.name, d.sibling), ",\n"))
 	p(".SH AUTHORS")
 	para("The tcpv4connect project. Output formats, flags and examples follow bcc's tcpv4connect example and tools/tcpconnect.py by Brendan Gregg and the bcc authors.")
 
@@ -187,13 +188,20 @@ func families(cmd Command) string {
 	return ""
 }
 
-// seeAlso lists the peers: bcc's tools (Debian's bpfcc-tools installs them
-// with a -bpfcc suffix), libbpf-tools', and the other command of this package.
-func seeAlso(self string) []string {
-	pages := []string{"tcpv4connect", "tcpconnect", "tcpconnect-bpfcc", "tcpaccept-bpfcc", "tcplife-bpfcc", "tcptracer-bpfcc", "tcpretrans-bpfcc", "tcpconnlat-bpfcc", "bpftrace", "bpftool"}
+// seeAlso lists the peers: the other command of this package, under its
+// installed name (sibling) when given, bcc's tools (Debian's bpfcc-tools
+// installs them with a -bpfcc suffix) and libbpf-tools'.
+func seeAlso(self, sibling string) []string {
+	var pages []string
+	if sibling != "" {
+		pages = append(pages, sibling)
+	}
+	pages = append(pages, "tcpv4connect", "tcpconnect", "tcpconnect-bpfcc", "tcpaccept-bpfcc", "tcplife-bpfcc", "tcptracer-bpfcc", "tcpretrans-bpfcc", "tcpconnlat-bpfcc", "bpftrace", "bpftool")
 	var out []string
+	seen := map[string]bool{self: true}
 	for _, p := range pages {
-		if p != self {
+		if !seen[p] {
+			seen[p] = true
 			out = append(out, `.BR `+roffText(p)+` (8)`)
 		}
 	}

@@ -151,3 +151,26 @@ func TestManPageRenders(t *testing.T) {
 		}
 	}
 }
+
+// TestSeeAlsoSibling: the other command appears under its installed name
+// (the .deb's tcpconnect-libbpfgo), first, and no page is listed twice or
+// points at the page itself.
+func TestSeeAlsoSibling(t *testing.T) {
+	for _, tc := range []struct{ self, sibling, first string }{
+		{"tcpv4connect", "tcpconnect-libbpfgo", `.BR tcpconnect\-libbpfgo (8)`},
+		{"tcpconnect-libbpfgo", "tcpv4connect", `.BR tcpv4connect (8)`},
+		{"tcpv4connect", "tcpconnect", `.BR tcpconnect (8)`},
+	} {
+		got := seeAlso(tc.self, tc.sibling)
+		if len(got) == 0 || got[0] != tc.first {
+			t.Errorf("%s: SEE ALSO starts %q, want %q", tc.self, got, tc.first)
+		}
+		seen := map[string]bool{}
+		for _, l := range got {
+			if seen[l] || l == `.BR `+roffText(tc.self)+` (8)` {
+				t.Errorf("%s: %q listed twice or names the page itself", tc.self, l)
+			}
+			seen[l] = true
+		}
+	}
+}

@@ -42,6 +42,7 @@ type Options struct {
 	// build time (the Makefile); hidden, as only packagers need them.
 	Generate     string `name:"generate" hidden:"" placeholder:"KIND" help:"Print the man page (man) or a completion script (bash, zsh, fish), then exit."`
 	GenerateName string `name:"generate-name" hidden:"" placeholder:"NAME" help:"The name the program is installed under, for --generate (default: its own)."`
+	GenerateAlso string `name:"generate-see-also" hidden:"" placeholder:"NAME" help:"The other command's installed name, for the man page's SEE ALSO (--generate man)."`
 
 	pid   uint32
 	ports []uint16
