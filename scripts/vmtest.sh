@@ -40,6 +40,9 @@
 #   TCPV4CONNECT_VM_CPUS      guest vCPUs (default 2)
 #   TCPV4CONNECT_TEST_TIMEOUT the driver's -test.timeout (default 300s; 600s for a
 #                             foreign architecture: the suites run long under TCG)
+#   TCPV4CONNECT_VM_SKIP      a -test.skip pattern: tests left out of every cell
+#                             (make vmtest-arm64-core: the tests that do not
+#                             touch the kernel, run on x86 already)
 #   TCPV4CONNECT_VM_ENV       "VAR=value ..." added to the driver's environment
 #                             in the guests
 #   TCPV4CONNECT_HOST         0: skip the host rows; only: run only them (default 1,
@@ -283,6 +286,7 @@ build_initramfs() {
 		TEST_TIMEOUT='$test_timeout'
 		EXPECT_AUTO='$expect_auto'
 		NOBTF_RUN='$nobtf_re'
+		SKIP='${TCPV4CONNECT_VM_SKIP:-}'
 		EXTRA_ENV='${TCPV4CONNECT_VM_ENV:-}'
 	EOF
 	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |

@@ -428,6 +428,10 @@ func explain(m Mode, err error) error {
 		return fmt.Errorf("%w (kernel refused fentry/fexit programs)", err)
 	case m == ModeFentry && (errors.Is(err, errENOTSUPP) || strings.HasSuffix(err.Error(), errENOTSUPP.Error())):
 		return fmt.Errorf("%w (kernel has no BPF trampoline for fentry/fexit here: on arm64 it needs CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, 6.0+)", err)
+	case m == ModeFentry && errors.Is(err, syscall.ESRCH):
+		// libbpf looks the target up in the kernel's BTF: a function
+		// in a module (ipv6 on some builds) has none before 5.11.
+		return fmt.Errorf("%w (function not in the kernel's BTF: a module's function needs module BTF, 5.11+)", err)
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH):
 		return fmt.Errorf("%w (probed function or event not found in this kernel)", err)
 	}
