@@ -69,8 +69,9 @@ type Stream struct {
 	w     *bufio.Writer
 	opt   Options
 
-	mu        sync.Mutex // held during each Poll; guards st, abandoned, queued, others
+	mu        sync.Mutex // held during each Poll; guards st, perfLost, abandoned, queued, others
 	st        Stats
+	perfLost  uint64 // what perf's loss records said; st.Lost may be ahead
 	abandoned bool
 
 	// Lines handed to the output so far (queued), and the numbers of
@@ -128,9 +129,7 @@ func (s *Stream) Run(ctx context.Context) (Stats, error) {
 			return st, ErrAbandoned
 		}
 		err := s.src.Poll(timeout, s.sample, s.lost)
-		if stopping {
-			s.reconcile()
-		}
+		s.reconcile()
 		st := s.st
 		s.mu.Unlock()
 		s.emit()
@@ -223,15 +222,17 @@ type Dropper interface {
 	Dropped() (uint64, error)
 }
 
-// reconcile counts, at the end, the drops perf has not reported. Called
-// with mu held, after the last poll.
+// reconcile counts the drops perf has not reported yet: perf writes its
+// loss record only when a later sample reaches the same ring, which may
+// be much later or never. Called with mu held, after each poll, so that
+// a loss is reported within a poll cycle.
 func (s *Stream) reconcile() {
 	d, ok := s.src.(Dropper)
 	if !ok {
 		return
 	}
 	if n, err := d.Dropped(); err == nil && n > s.st.Lost {
-		s.lost(n - s.st.Lost)
+		s.report(n - s.st.Lost)
 	}
 }
 
@@ -276,9 +277,19 @@ func (s *Stream) emit() {
 	s.batch = s.batch[:0]
 }
 
-// lost runs inside Poll: a report for the output waits for emit, which
-// writes outside the poll lock.
+// lost takes perf's loss records, inside Poll. They count the same drops
+// as the producer's own count (reconcile): only what neither has
+// reported yet is new.
 func (s *Stream) lost(n uint64) {
+	s.perfLost += n
+	if s.perfLost > s.st.Lost {
+		s.report(s.perfLost - s.st.Lost)
+	}
+}
+
+// report counts n more lost samples and reports them: a report for the
+// output waits for emit, which writes outside the poll lock.
+func (s *Stream) report(n uint64) {
 	s.st.Lost += n
 	if s.opt.OnLost == nil {
 		fmt.Fprintf(s.opt.Errors, "Lost %d events\n", n)
