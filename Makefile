@@ -78,7 +78,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 STATICCHECK ?= v0.8.2
 
 .PHONY: install uninstall install-files deb dist pkg-check setup-pkg
-.PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 vmtest-arm64-core kernels e2e-bin fuzz check bench bench-smoke bench-soak vagrant-validate clean
+.PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 vmtest-arm64-core kernels e2e-bin fuzz check bench bench-smoke bench-soak bench-arm64 vagrant-validate clean
 all: build
 
 setup:
@@ -195,6 +195,8 @@ bench-smoke: build setup-bench
 	bench/run.sh --smoke
 bench-soak: build setup-bench
 	bench/run.sh --soak
+bench-arm64: build-arm64 setup-bench
+	bench/run.sh --arm64
 
 # No box can be downloaded here: CI checks the Vagrantfile offline, and
 # without --ignore-provider vagrant fails when no provider is installed.

@@ -9,6 +9,12 @@
 #                           build/bench/smoke/ only (what CI runs so it cannot rot)
 #   bench/run.sh --soak     10 minutes of steady load on the host (issue 6):
 #                           bench/raw/soak-host.json, then the report again
+#   bench/run.sh --arm64    once in an arm64 guest (qemu TCG, kernel 6.1):
+#                           start-up, memory and CPU per connect of ours
+#                           against Debian's arm64 libbpf-tools, 3
+#                           repetitions (emulation: context, not goals):
+#                           bench/raw/vm-arm64-6.1.json, then the report
+#                           again; needs make build-arm64
 #   bench/run.sh --report   only rewrite the report from bench/raw/*.json
 #
 # bench/before/ keeps an earlier run (RESULTS.md, results.json) as it was
@@ -28,8 +34,9 @@ case "${1:-}" in
 --smoke) mode=smoke ;;
 --soak) mode=soak ;;
 --report) mode=report ;;
+--arm64) mode=arm64 ;;
 *)
-	echo "usage: bench/run.sh [--smoke|--soak|--report]" >&2
+	echo "usage: bench/run.sh [--smoke|--soak|--arm64|--report]" >&2
 	exit 2
 	;;
 esac
@@ -75,6 +82,21 @@ command -v bpftrace >/dev/null && host_tools+=,bpftrace || log "no bpftrace on t
 vm_tools=ours-fentry,ours-kprobe,ours-tracepoint,libbpf-tools,tcpconnlat,bpftrace
 [ "${BENCH_BCC:-0}" = 1 ] && vm_tools+=,bcc
 
+if [ "$mode" = arm64 ]; then
+	[ -x build/arm64/tcpv4connect ] || die "no build/arm64/tcpv4connect: run make build-arm64 first"
+	mkdir -p "$bin/arm64" bench/raw
+	CGO_ENABLED=0 GOARCH=arm64 go build -trimpath -o "$bin/arm64/benchdrv" ./bench/benchdrv
+	CGO_ENABLED=0 GOARCH=arm64 go build -trimpath -o "$bin/arm64/connloop" ./bench/connloop
+	k=${BENCH_ARM64_KERNEL:-6.1}
+	# fentry needs ftrace direct calls, which Debian's 6.1 arm64 kernel lacks.
+	tools=ours-kprobe,ours-tracepoint,libbpf-tools
+	log "arm64 VM $k: $tools"
+	TCPV4CONNECT_ARCH=arm64 "$here/vm.sh" "$k" "bench/raw/vm-arm64-$k.json" "$tools" \
+		-reps 3 -dur 2s -conns 1 -latrates 100 -toplat 0 -quiet 3s -ready-timeout 600s -canary 50ms
+	report bench bench/raw/*.json
+	exit 0
+fi
+
 if [ "$mode" = soak ]; then
 	mkdir -p bench/raw
 	"$bin/benchdrv" run -env host-soak -tools ours-tracepoint -soak "${BENCH_SOAK:-10m}" -out bench/raw/soak-host.json
@@ -115,6 +137,8 @@ if [ "$mode" = smoke ]; then
 		die "some runs failed: see $out/RESULTS.md"
 	fi
 else
-	[ -f bench/raw/soak-host.json ] && files+=(bench/raw/soak-host.json)
+	for f in bench/raw/soak-host.json bench/raw/vm-arm64-*.json; do
+		[ -f "$f" ] && files+=("$f")
+	done
 	report bench "${files[@]}"
 fi

@@ -7,6 +7,11 @@
 #
 # Needs build/bench/{benchdrv,connloop} and ./tcpv4connect (bench/run.sh
 # builds them). The console log is kept in build/bench/vm-LABEL/console.log.
+#
+# TCPV4CONNECT_ARCH=arm64: LABEL of scripts/kernels-arm64.txt under
+# qemu-system-aarch64, on the minimal root of bench/vm-rootfs-arm64.sh
+# (busybox and libbpf-tools), with build/arm64/ and build/bench/arm64/;
+# the console log in build/bench/vm-arm64-LABEL/.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,20 +27,27 @@ die() {
 	exit 1
 }
 
+arch=$(vm_arch)
 vmlinuz=$("$root/scripts/fetch-kernels.sh" "$label" | awk -v l="$label" '$1 == l {print $2}')
 [ -s "$vmlinuz" ] || die "no kernel for '$label'"
-rootfs=$("$here/vm-rootfs.sh" "$label")
+if [ "$arch" = arm64 ]; then
+	rootfs=$("$here/vm-rootfs-arm64.sh")
+	env_name=vm-arm64-$label bins=$root/build/arm64 drv=$root/build/bench/arm64
+else
+	rootfs=$("$here/vm-rootfs.sh" "$label")
+	env_name=vm-$label bins=$root drv=$root/build/bench
+fi
 
-work=$root/build/bench/vm-$label
+work=$root/build/bench/$env_name
 rm -rf "$work/overlay"
 mkdir -p "$work/overlay/bench"
 cp "$here/vm/init" "$work/overlay/init"
-cp "$root/build/bench/benchdrv" "$root/build/bench/connloop" "$root/tcpv4connect" "$here/tcpconnect-tp.bt" "$work/overlay/bench/"
-if [ -x "$root/tcpconnect" ]; then
-	cp "$root/tcpconnect" "$work/overlay/bench/"
+cp "$drv/benchdrv" "$drv/connloop" "$bins/tcpv4connect" "$here/tcpconnect-tp.bt" "$work/overlay/bench/"
+if [ -x "$bins/tcpconnect" ]; then
+	cp "$bins/tcpconnect" "$work/overlay/bench/"
 fi
 {
-	echo "ENV_NAME='vm-$label'"
+	echo "ENV_NAME='$env_name'"
 	echo "TOOLS='$tools'"
 	echo "BENCH_ARGS='$*'"
 } >"$work/overlay/bench/bench.conf"
@@ -46,10 +58,15 @@ mem=${BENCH_VM_MEM:-4096}
 smp=${BENCH_VM_SMP:-2}
 timeout=${BENCH_VM_TIMEOUT:-1800}
 log "booting $label ($(basename "$(dirname "$vmlinuz")")) with $smp vCPUs, ${mem} MiB, tools $tools (console: $work/console.log)"
+if [ "$arch" = arm64 ]; then
+	vm_qemu_argv "$vmlinuz" "$work/initrd.cpio" "$mem" "$smp" "quiet panic=-1 rdinit=/init"
+else
+	QEMU_ARGV=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp"
+		-nographic -no-reboot -kernel "$vmlinuz" -initrd "$work/initrd.cpio"
+		-append "console=ttyS0 quiet panic=-1 rdinit=/init")
+fi
 set +e
-timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp" \
-	-nographic -no-reboot -kernel "$vmlinuz" -initrd "$work/initrd.cpio" \
-	-append "console=ttyS0 quiet panic=-1 rdinit=/init" </dev/null >"$work/console.log" 2>&1
+timeout --foreground -k 10 "$timeout" "${QEMU_ARGV[@]}" </dev/null >"$work/console.log" 2>&1
 qrc=$?
 set -e
 rm -f "$work/initrd.cpio"
