@@ -78,7 +78,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 STATICCHECK ?= v0.8.2
 
 .PHONY: install uninstall install-files deb dist pkg-check setup-pkg
-.PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 vmtest-arm64-core kernels e2e-bin fuzz check bench bench-smoke bench-soak bench-arm64 vagrant-validate clean
+.PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak bench-arm64 vagrant-validate clean
 all: build
 
 setup:
@@ -155,26 +155,27 @@ fresh-debian-check: setup-bench
 # 6.1 and 6.12 kernels in qemu, plus the host; see scripts/vmtest.sh.
 # ARCH=arm64: Debian's arm64 kernels (scripts/kernels-arm64.txt) under
 # qemu-system-aarch64, results in build/vmtest-arm64*/.
+# Every cell runs the tests that touch the kernel; the tests of user space
+# alone (signals, output and usage handling, man pages, privileges, two
+# instances), which no attach mode changes, run in one cell per kernel,
+# auto's: emulation is too slow on CI's two cores to repeat them in every
+# cell for both architectures. VMTEST_ALL=1 runs every test in every cell.
+VM_USERSPACE_TESTS := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps)
+ifeq ($(VMTEST_ALL),1)
+VM_TRIM :=
+else
+VM_TRIM := TCPV4CONNECT_VM_SKIP='$(VM_USERSPACE_TESTS)' TCPV4CONNECT_VM_FULL_MODE=auto
+endif
 vmtest: build e2e-bin setup-vm
-	TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_VMTEST_OUT=$(VMTEST_OUT) \
+	$(VM_TRIM) TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_VMTEST_OUT=$(VMTEST_OUT) \
 		scripts/vmtest.sh $(OUT)/tcpv4connect $(E2E_OUT)/e2e.test
-	TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_HOST=0 TCPV4CONNECT_VM_MODES="fentry kprobe tracepoint auto" \
+	$(VM_TRIM) TCPV4CONNECT_ARCH=$(ARCH) TCPV4CONNECT_HOST=0 TCPV4CONNECT_VM_MODES="fentry kprobe tracepoint auto" \
 		TCPV4CONNECT_VMTEST_OUT=$(VMTEST_OUT)-tcpconnect \
 		scripts/vmtest.sh $(OUT)/tcpconnect $(E2E_OUT)/e2e-tcpconnect.test
 
-# The arm64 matrix from any host: every cell, the whole suites.
+# The arm64 matrix from any host.
 vmtest-arm64:
 	$(MAKE) vmtest ARCH=arm64
-
-# The arm64 matrix as make check runs it: every cell of every kernel and
-# mode, both commands, without the tests that exercise only user space
-# (signals, output and usage handling, man pages, privileges, instances),
-# which every x86 cell runs: emulated arm64 is too slow for both in CI's
-# budget. What is left is what differs by architecture: attach, events,
-# families, filters, loss accounting, clean-up.
-ARM64_CORE_SKIP := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps)
-vmtest-arm64-core:
-	TCPV4CONNECT_VM_SKIP='$(ARM64_CORE_SKIP)' $(MAKE) vmtest ARCH=arm64
 
 # The arm64 cross build alone (both static binaries and the e2e drivers),
 # which make check does run.
@@ -285,7 +286,7 @@ pkg-check: setup-pkg deb
 # Everything CI runs (.ci/run): the README's test command.
 # fresh-debian-check is not in it: CI's own machine is a fresh Debian, on
 # which setup.sh runs first, and pkg-check builds a clean chroot too.
-check: setup-bench setup-pkg lint test test-isolated fuzz vmtest build-arm64 vmtest-arm64-core bench-smoke vagrant-validate pkg-check
+check: setup-bench setup-pkg lint test test-isolated fuzz vmtest build-arm64 vmtest-arm64 bench-smoke vagrant-validate pkg-check
 
 clean:
 	rm -rf build dist tcpv4connect tcpconnect $(BPF_OBJ)

@@ -40,9 +40,10 @@
 #   TCPV4CONNECT_VM_CPUS      guest vCPUs (default 2)
 #   TCPV4CONNECT_TEST_TIMEOUT the driver's -test.timeout (default 300s; 600s for a
 #                             foreign architecture: the suites run long under TCG)
-#   TCPV4CONNECT_VM_SKIP      a -test.skip pattern: tests left out of every cell
-#                             (make vmtest-arm64-core: the tests that do not
-#                             touch the kernel, run on x86 already)
+#   TCPV4CONNECT_VM_SKIP      a -test.skip pattern: tests left out of every
+#                             cell but FULL_MODE's (make vmtest: the tests of
+#                             user space alone, which no attach mode changes)
+#   TCPV4CONNECT_VM_FULL_MODE the mode that runs every test (make vmtest: auto)
 #   TCPV4CONNECT_VM_ENV       "VAR=value ..." added to the driver's environment
 #                             in the guests
 #   TCPV4CONNECT_HOST         0: skip the host rows; only: run only them (default 1,
@@ -287,6 +288,7 @@ build_initramfs() {
 		EXPECT_AUTO='$expect_auto'
 		NOBTF_RUN='$nobtf_re'
 		SKIP='${TCPV4CONNECT_VM_SKIP:-}'
+		FULL_MODE='${TCPV4CONNECT_VM_FULL_MODE:-}'
 		EXTRA_ENV='${TCPV4CONNECT_VM_ENV:-}'
 	EOF
 	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
