@@ -36,6 +36,7 @@ func (o *options) Help() string {
     ./tcpconnect -6        # only trace IPv6 family
     ./tcpconnect -L        # include LPORT while printing outputs
     ./tcpconnect -U        # include UID
+    ./tcpconnect --parent  # include the parent's PID and name (PPID, PCOMM)
     ./tcpconnect -u 1000   # only trace UID 1000
     ./tcpconnect -c        # count connects per src ip and dest ip/port
     ./tcpconnect -j        # one JSON object per line

@@ -31,6 +31,7 @@ func (o *options) Help() string {
     ./tcpv4connect -P 80,443 # only trace ports 80 and 443
     ./tcpv4connect -L        # include LPORT
     ./tcpv4connect -U        # include UID
+    ./tcpv4connect --parent  # include the parent's PID and name (PPID, PCOMM)
     ./tcpv4connect -u 1000   # only trace UID 1000
     ./tcpv4connect -c        # count connects per src ip and dest ip/port
     ./tcpv4connect -j        # one JSON object per line

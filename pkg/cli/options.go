@@ -25,6 +25,7 @@ type Options struct {
 	Port      string           `short:"P" name:"port" placeholder:"PORTS" help:"Comma-separated list of destination ports to trace (at most 64)."`
 	LPort     bool             `short:"L" name:"lport" help:"Include LPORT on output (in tracepoint mode the row waits for the handshake's end, when the port is known)."`
 	PrintUID  bool             `short:"U" name:"print-uid" help:"Include UID on output."`
+	Parent    bool             `name:"parent" help:"Include PPID and PCOMM on output: the caller's parent, recorded at the connect (JSON always has ppid and pcomm)."`
 	UID       string           `short:"u" name:"uid" placeholder:"UID" help:"Trace this UID only."`
 	Count     bool             `short:"c" name:"count" help:"Count connects per src ip and dest ip/port, in the kernel; print the table at exit."`
 	JSON      bool             `short:"j" name:"json" help:"Print one JSON object per line (schema: docs/tcpconnect.md)."`
@@ -78,7 +79,7 @@ func (o *Options) Validate() error {
 		for _, f := range []struct {
 			set  bool
 			name string
-		}{{o.JSON, "-j/--json"}, {o.Failed, "-x/--failed"}, {o.Outcome, "-O/--outcome"}} {
+		}{{o.JSON, "-j/--json"}, {o.Failed, "-x/--failed"}, {o.Outcome, "-O/--outcome"}, {o.Parent, "--parent"}} {
 			if f.set {
 				return fmt.Errorf("-c/--count cannot be used with %s: count mode prints one table at exit, not per-connect records", f.name)
 			}

@@ -203,6 +203,7 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 			LPort:      opts.LPort,
 			Failed:     opts.Failed,
 			Outcome:    opts.Outcome,
+			Parent:     opts.Parent,
 		}
 		// Rows printed when the handshake ends are not in connect
 		// order: counted from the first one, earlier connects would
