@@ -77,7 +77,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: install uninstall install-files deb dist pkg-check setup-pkg
+.PHONY: install uninstall install-files deb dist pkg-check setup-pkg setup-prometheus
 .PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak bench-arm64 vagrant-validate clean
 all: build
 
@@ -92,6 +92,11 @@ setup-bench:
 
 setup-pkg:
 	@scripts/setup.sh --pkg
+
+# Debian's prometheus server, which the metrics e2e test starts on its own
+# (its daemon is not started).
+setup-prometheus:
+	@scripts/setup.sh --prometheus
 
 bpf: $(BPF_OBJ)
 $(BPF_ARCH_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
@@ -127,10 +132,11 @@ lint: $(BPF_OBJ)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
 # Unit tests, then the end-to-end tests against the built binary on the
-# host kernel (as root; they fail rather than skip when CI=true).
+# host kernel (as root; they fail rather than skip when CI=true), one of
+# them with a real Prometheus server (setup-prometheus).
 # TESTFLAGS narrows a run, e.g. make test TESTFLAGS='-run TestPrivileges'.
 TESTFLAGS ?=
-test: build
+test: build setup-prometheus
 	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 $(TESTFLAGS) ./...
 
 # Unit tests only: no tracer binary is given, so the end-to-end tests skip

@@ -46,6 +46,9 @@ func (o *options) Help() string {
     ./tcpconnect --duration 10s -c   # count for 10 seconds, then print
     ./tcpconnect --attach tracepoint # on kernels without kprobes
     ./tcpconnect --btf /path/vmlinux.btf   # on kernels without BTF
+    ./tcpconnect --metrics 127.0.0.1:9464 -q   # serve Prometheus metrics at /metrics, no rows
+    ./tcpconnect --metrics :9464 --metrics-labels dport --metrics-max-series 500   # per-port series, at most 500
+    ./tcpconnect --metrics 0.0.0.0:9464 --metrics-public   # serve them to the network, on purpose
     ./tcpconnect --check   # which attach modes work here
     ./tcpconnect -v        # say which attach mode is used
     ./tcpconnect --version # print the version`

@@ -41,6 +41,9 @@ func (o *options) Help() string {
     ./tcpv4connect --duration 10s   # stop after 10 seconds
     ./tcpv4connect --attach tracepoint   # on kernels without kprobes
     ./tcpv4connect --btf /path/vmlinux.btf   # on kernels without BTF
+    ./tcpv4connect --metrics 127.0.0.1:9464 -q   # serve Prometheus metrics at /metrics, no rows
+    ./tcpv4connect --metrics :9464 --metrics-labels dport --metrics-max-series 500   # per-port series, at most 500
+    ./tcpv4connect --metrics 0.0.0.0:9464 --metrics-public   # serve them to the network, on purpose
     ./tcpv4connect --check   # which attach modes work here
     ./tcpv4connect -v        # say which attach mode is used
     ./tcpv4connect --version # print the version`
