@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/tcpv4connect/tcpv4connect/internal/e2e"
 )
 
@@ -160,6 +162,67 @@ func waitSeries(t *testing.T, addr, name string, n float64) float64 {
 		sum := e2e.Sum(e2e.Scrape(t, addr), name)
 		if sum >= n || time.Now().After(deadline) {
 			return sum
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestMetricsSeriesCap: 5,000 distinct destination ports with
+// --metrics-labels dport: the connect series stop at the cap (1,000 by
+// default), the rest fold into dport="other", the folded counter says how
+// many, and every connect is counted once: counted + lost == made.
+func TestMetricsSeriesCap(t *testing.T) {
+	e2e.RequireKernel(t)
+	const n, limit = 5000, 1000
+	h := e2e.StartPorts(t, n, 20000, "e2e-ports")
+	addr := "127.0.0.1:" + strconv.Itoa(e2e.FreePort(t))
+	tr := e2e.StartQuietTracer(t, func() error { _, err := e2e.TryScrape(addr); return err },
+		e2e.TCPConnectBin(), "--attach", e2e.Attach(), "-q", "--metrics", addr, "--metrics-labels", "dport", "-p", strconv.Itoa(h.PID))
+	h.Go(t)
+	fams := waitAccounted(t, addr, h.Made)
+	if code := tr.Stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, tr.Stderr())
+	}
+	counted, lost := e2e.Sum(fams, "tcpconnect_connects_total"), e2e.Sum(fams, "tcpconnect_lost_total")
+	var series, labelled int
+	var other float64
+	for _, m := range fams["tcpconnect_connects_total"].GetMetric() {
+		series++
+		if strings.Contains(e2e.Labels(m), "dport=other") {
+			other += m.GetCounter().GetValue()
+			continue
+		}
+		labelled++
+		if v := m.GetCounter().GetValue(); v != 1 {
+			t.Errorf("%s = %v: each port was connected to once", e2e.Labels(m), v)
+		}
+	}
+	folded := e2e.Sum(fams, "tcpconnect_metrics_folded_total")
+	t.Logf("%s mode: made %d, counted %v (lost %v) in %d series: %d with their own dport, %v connects in dport=\"other\", folded counter %v",
+		e2e.Attach(), h.Made, counted, lost, series, labelled, other, folded)
+	if counted+lost != float64(h.Made) {
+		t.Errorf("counted %v + lost %v, want the %d connects made", counted, lost, h.Made)
+	}
+	if want := min(limit, int(counted)); labelled != want || series > limit+1 {
+		t.Errorf("%d series with a dport of their own (want %d), %d in all (want at most %d)", labelled, want, series, limit+1)
+	}
+	if other != counted-float64(labelled) || folded != other {
+		t.Errorf("dport=\"other\" holds %v, folded counter %v; want both %v", other, folded, counted-float64(labelled))
+	}
+	if m := fams["tcpconnect_metrics_series_max"]; m == nil || m.GetMetric()[0].GetGauge().GetValue() != limit {
+		t.Errorf("tcpconnect_metrics_series_max: %v, want %d", m, limit)
+	}
+}
+
+// waitAccounted scrapes addr until connects counted plus lost reach made
+// (or 60 s pass), and returns the last scrape.
+func waitAccounted(t *testing.T, addr string, made int) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		fams := e2e.Scrape(t, addr)
+		if e2e.Sum(fams, "tcpconnect_connects_total")+e2e.Sum(fams, "tcpconnect_lost_total") >= float64(made) || time.Now().After(deadline) {
+			return fams
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -30,9 +30,9 @@ type stormRun struct {
 	gate   chan struct{}
 }
 
-func startStormTracer(t *testing.T, pid int, pages string) *stormRun {
+func startStormTracer(t *testing.T, pid int, pages string, extra ...string) *stormRun {
 	r := &stormRun{rows: make(chan int, 1), gate: make(chan struct{})}
-	r.cmd = exec.Command(e2e.Bin(), "--attach", e2e.Attach(), "-p", strconv.Itoa(pid))
+	r.cmd = exec.Command(e2e.Bin(), append([]string{"--attach", e2e.Attach(), "-p", strconv.Itoa(pid)}, extra...)...)
 	r.cmd.Env = append(os.Environ(), "TCPV4CONNECT_TEST_PERF_PAGES="+pages)
 	r.cmd.Stderr = &r.stderr
 	out, err := r.cmd.StdoutPipe()
