@@ -232,6 +232,13 @@ DOCDIR      ?= $(PREFIX)/share/doc/tcpv4connect
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# contrib/tcpconnect-metrics.service (not enabled by installing it); systemd
+# reads /usr/local/lib/systemd/system too.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNIT         := tcpconnect-metrics.service
+# Where the unit runs tcpconnect from: SBINDIR, unless the files are staged
+# for another place (the tarball, extracted into /usr/local).
+UNIT_SBINDIR ?= $(SBINDIR)
 # The name tcpconnect is installed under: the .deb sets tcpconnect-libbpfgo,
 # as libbpf-tools owns /usr/sbin/tcpconnect (README, Install).
 TCPCONNECT_NAME ?= tcpconnect
@@ -250,7 +257,12 @@ install: build install-files
 # install without building: what make deb and make dist stage with.
 install-files:
 	install -d -m 755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	@# The unit runs tcpconnect under the name and path installed here.
+	sed -e 's|^ExecStart=/usr/sbin/tcpconnect |ExecStart=$(UNIT_SBINDIR)/$(TCPCONNECT_NAME) |' \
+		-e 's|^Documentation=man:tcpconnect(8)$$|Documentation=man:$(TCPCONNECT_NAME)(8)|' \
+		contrib/$(UNIT) >$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
 	install -m 755 $(BIN_DIR)/tcpv4connect $(DESTDIR)$(SBINDIR)/tcpv4connect
 	install -m 755 $(BIN_DIR)/tcpconnect $(DESTDIR)$(SBINDIR)/$(TCPCONNECT_NAME)
 	install -m 644 README.md docs/tcpconnect.md docs/guarantees.md $(DESTDIR)$(DOCDIR)/
@@ -270,6 +282,7 @@ uninstall:
 			$(DESTDIR)$(BASHCOMPDIR)/$$name $(DESTDIR)$(ZSHCOMPDIR)/_$$name $(DESTDIR)$(FISHCOMPDIR)/$$name.fish; \
 	done
 	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/tcpconnect.md $(DESTDIR)$(DOCDIR)/guarantees.md
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # dist/tcpv4connect_$(VERSION)_$(DEB_ARCH).deb, with dpkg-deb: see scripts/deb.sh.
