@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,16 +91,7 @@ func TestMetricsStorm(t *testing.T) {
 	}
 	close(stop)
 	<-stopped
-	_ = tr.cmd.Process.Signal(syscall.SIGINT)
-	rows := <-tr.rows
-	if err := tr.cmd.Wait(); err != nil {
-		t.Errorf("tracer exit: %v", err)
-	}
-	stderr := tr.stderr.String()
-	exitLost := 0
-	if m := lostTotal.FindStringSubmatch(stderr); m != nil {
-		exitLost, _ = strconv.Atoi(m[1])
-	}
+	rows, stderr, exitLost := tr.stop(t)
 	exitMisses := 0
 	if n, known, ok := parseMisses(stderr); ok && known {
 		exitMisses = n

@@ -54,24 +54,9 @@ func pendingProcess() (int, bool) {
 func runSpread(n, port int, comm string) int {
 	runtime.LockOSThread() // the comm is the thread's
 	setComm(comm)
-	made := 0
-	for i := 0; i < n; i++ {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "spread:", err)
-			return 3
-		}
-		sa := &unix.SockaddrInet4{Addr: [4]byte{127, 1, byte(i / 250), byte(i%250 + 1)}, Port: port}
-		err = unix.Connect(fd, sa)
-		unix.Close(fd)
-		if err != unix.ECONNREFUSED {
-			fmt.Fprintf(os.Stderr, "spread: connect to %v: %v, want ECONNREFUSED\n", sa.Addr, err)
-			return 3
-		}
-		made++
-	}
-	fmt.Printf("made %d\n", made)
-	return 0
+	return connectRefused("spread", n, func(i int) *unix.SockaddrInet4 {
+		return &unix.SockaddrInet4{Addr: [4]byte{127, 1, byte(i / 250), byte(i%250 + 1)}, Port: port}
+	})
 }
 
 // runPorts connects to n distinct ports of 127.0.0.1, from first on, in a
@@ -92,18 +77,26 @@ func runPorts(n, first int, comm string) int {
 		fmt.Fprintln(os.Stderr, "ports:", err)
 		return 3
 	}
+	return connectRefused("ports", n, func(i int) *unix.SockaddrInet4 {
+		return &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: first + i}
+	})
+}
+
+// connectRefused makes n blocking connects, to dest(0) ... dest(n-1),
+// each of which must be refused at once, and prints "made N".
+func connectRefused(what string, n int, dest func(i int) *unix.SockaddrInet4) int {
 	made := 0
 	for i := 0; i < n; i++ {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "ports:", err)
+			fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
 			return 3
 		}
-		sa := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: first + i}
+		sa := dest(i)
 		err = unix.Connect(fd, sa)
 		unix.Close(fd)
 		if err != unix.ECONNREFUSED {
-			fmt.Fprintf(os.Stderr, "ports: connect to port %d: %v, want ECONNREFUSED\n", sa.Port, err)
+			fmt.Fprintf(os.Stderr, "%s: connect to %v:%d: %v, want ECONNREFUSED\n", what, sa.Addr, sa.Port, err)
 			return 3
 		}
 		made++
