@@ -163,10 +163,11 @@ fresh-debian-check: setup-bench
 # qemu-system-aarch64, results in build/vmtest-arm64*/.
 # Every cell runs the tests that touch the kernel; the tests of user space
 # alone (signals, output and usage handling, man pages, privileges, two
-# instances), which no attach mode changes, run in one cell per kernel,
-# auto's: emulation is too slow on CI's two cores to repeat them in every
-# cell for both architectures. VMTEST_ALL=1 runs every test in every cell.
-VM_USERSPACE_TESTS := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps)
+# instances, the metrics server), which no attach mode changes, run in one
+# cell per kernel, auto's: emulation is too slow on CI's two cores to repeat
+# them in every cell for both architectures. VMTEST_ALL=1 runs every test in
+# every cell.
+VM_USERSPACE_TESTS := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps|TestMetricsTakenPort|TestMetricsShutdown|TestMetricsSeriesCap|TestMetricsStorm|TestSystemdUnit)
 ifeq ($(VMTEST_ALL),1)
 VM_TRIM :=
 else
