@@ -85,8 +85,11 @@ and destination addresses and the destination port. Passive connections
 It is a drop-in replacement for bcc's tools/tcpconnect.py: the same flags
 (but -d, DNS correlation), the same columns and, without the flags bcc
 lacks, byte-identical output. It adds JSON lines (-j), connects the kernel
-rejected (-x), handshake outcomes and latency (-O), cgroup filtering in the
-kernel (--cgroup) and a run duration (--duration). An AF_INET6 socket that
+rejected (-x), handshake outcomes and latency (-O), the parent process
+recorded at the connect (--parent), cgroup filtering in the kernel
+(--cgroup), a run duration (--duration) and, as a service on every host,
+OpenMetrics series for Prometheus (--metrics, with -q for no rows; the
+systemd unit tcpconnect-metrics.service runs it). An AF_INET6 socket that
 connects to a v4-mapped address is shown once, as IPv4, as bcc does.`,
 		Version: version,
 		Layout:  format.LayoutTCPConnect,
