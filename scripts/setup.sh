@@ -181,8 +181,13 @@ if [ "$prometheus_need" = 1 ]; then
 		$SUDO rm -f "$policy"
 	fi
 	[ "$rc" = 0 ] || exit "$rc"
-	if pgrep -x prometheus >/dev/null; then
-		echo "setup.sh: a prometheus daemon is running after the install; stop it (the test starts its own)" >&2
-		exit 1
-	fi
+	# /proc rather than pgrep: procps is not in a minimal Debian.
+	for c in /proc/[0-9]*/comm; do
+		comm=
+		read -r comm <"$c" 2>/dev/null || true
+		if [ "$comm" = prometheus ]; then
+			echo "setup.sh: a prometheus daemon is running after the install (${c%/comm}); stop it (the test starts its own)" >&2
+			exit 1
+		fi
+	done
 fi
