@@ -77,7 +77,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 
 STATICCHECK ?= v0.8.2
 
-.PHONY: install uninstall install-files deb dist pkg-check setup-pkg
+.PHONY: install uninstall install-files deb dist pkg-check setup-pkg setup-prometheus
 .PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak bench-arm64 vagrant-validate clean
 all: build
 
@@ -92,6 +92,11 @@ setup-bench:
 
 setup-pkg:
 	@scripts/setup.sh --pkg
+
+# Debian's prometheus server, which the metrics e2e test starts on its own
+# (its daemon is not started).
+setup-prometheus:
+	@scripts/setup.sh --prometheus
 
 bpf: $(BPF_OBJ)
 $(BPF_ARCH_OBJ): $(BPF_SRC) $(BPF_HDRS) | setup
@@ -127,10 +132,11 @@ lint: $(BPF_OBJ)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
 # Unit tests, then the end-to-end tests against the built binary on the
-# host kernel (as root; they fail rather than skip when CI=true).
+# host kernel (as root; they fail rather than skip when CI=true), one of
+# them with a real Prometheus server (setup-prometheus).
 # TESTFLAGS narrows a run, e.g. make test TESTFLAGS='-run TestPrivileges'.
 TESTFLAGS ?=
-test: build
+test: build setup-prometheus
 	TCPV4CONNECT_BIN=$(CURDIR)/tcpv4connect TCPCONNECT_BIN=$(CURDIR)/tcpconnect $(GO) test $(GOTEST_STATIC) -count=1 $(TESTFLAGS) ./...
 
 # Unit tests only: no tracer binary is given, so the end-to-end tests skip
@@ -157,10 +163,11 @@ fresh-debian-check: setup-bench
 # qemu-system-aarch64, results in build/vmtest-arm64*/.
 # Every cell runs the tests that touch the kernel; the tests of user space
 # alone (signals, output and usage handling, man pages, privileges, two
-# instances), which no attach mode changes, run in one cell per kernel,
-# auto's: emulation is too slow on CI's two cores to repeat them in every
-# cell for both architectures. VMTEST_ALL=1 runs every test in every cell.
-VM_USERSPACE_TESTS := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps)
+# instances, the metrics server), which no attach mode changes, run in one
+# cell per kernel, auto's: emulation is too slow on CI's two cores to repeat
+# them in every cell for both architectures. VMTEST_ALL=1 runs every test in
+# every cell.
+VM_USERSPACE_TESTS := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps|TestMetricsTakenPort|TestMetricsShutdown|TestMetricsSeriesCap|TestMetricsStorm|TestSystemdUnit)
 ifeq ($(VMTEST_ALL),1)
 VM_TRIM :=
 else
@@ -226,6 +233,13 @@ DOCDIR      ?= $(PREFIX)/share/doc/tcpv4connect
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# contrib/tcpconnect-metrics.service (not enabled by installing it); systemd
+# reads /usr/local/lib/systemd/system too.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNIT         := tcpconnect-metrics.service
+# Where the unit runs tcpconnect from: SBINDIR, unless the files are staged
+# for another place (the tarball, extracted into /usr/local).
+UNIT_SBINDIR ?= $(SBINDIR)
 # The name tcpconnect is installed under: the .deb sets tcpconnect-libbpfgo,
 # as libbpf-tools owns /usr/sbin/tcpconnect (README, Install).
 TCPCONNECT_NAME ?= tcpconnect
@@ -244,7 +258,12 @@ install: build install-files
 # install without building: what make deb and make dist stage with.
 install-files:
 	install -d -m 755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	@# The unit runs tcpconnect under the name and path installed here.
+	sed -e 's|^ExecStart=/usr/sbin/tcpconnect |ExecStart=$(UNIT_SBINDIR)/$(TCPCONNECT_NAME) |' \
+		-e 's|^Documentation=man:tcpconnect(8)$$|Documentation=man:$(TCPCONNECT_NAME)(8)|' \
+		contrib/$(UNIT) >$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
 	install -m 755 $(BIN_DIR)/tcpv4connect $(DESTDIR)$(SBINDIR)/tcpv4connect
 	install -m 755 $(BIN_DIR)/tcpconnect $(DESTDIR)$(SBINDIR)/$(TCPCONNECT_NAME)
 	install -m 644 README.md docs/tcpconnect.md docs/guarantees.md $(DESTDIR)$(DOCDIR)/
@@ -264,6 +283,7 @@ uninstall:
 			$(DESTDIR)$(BASHCOMPDIR)/$$name $(DESTDIR)$(ZSHCOMPDIR)/_$$name $(DESTDIR)$(FISHCOMPDIR)/$$name.fish; \
 	done
 	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/tcpconnect.md $(DESTDIR)$(DOCDIR)/guarantees.md
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # dist/tcpv4connect_$(VERSION)_$(DEB_ARCH).deb, with dpkg-deb: see scripts/deb.sh.

@@ -156,6 +156,21 @@ static __always_inline bool is_v4_mapped(const __u8 *a)
 	       !a[7] && !a[8] && !a[9] && a[10] == 0xff && a[11] == 0xff;
 }
 
+/* Who the caller's parent is, read now: once the caller has exited (and
+ * its parent maybe too), /proc cannot tell. bpf_get_current_task (4.8+)
+ * rather than the _btf flavour (5.11+): the fields are CO-RE reads either
+ * way. */
+static __always_inline void parent_of(struct event *e)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+
+	if (!parent)
+		return;
+	e->ppid = BPF_CORE_READ(parent, tgid);
+	bpf_core_read(e->pcomm, sizeof(e->pcomm), &parent->comm);
+}
+
 static __always_inline struct event *new_event(void)
 {
 	__u32 zero = 0;
@@ -172,6 +187,7 @@ static __always_inline struct event *new_event(void)
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	parent_of(e);
 	return e;
 }
 

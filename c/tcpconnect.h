@@ -33,6 +33,8 @@ struct event {
 	__u8 saddr[16];  /* IPv4 in the first 4 bytes, network order */
 	__u8 daddr[16];
 	char comm[TASK_COMM_LEN];
+	__u32 ppid;      /* tgid of the caller's real parent, at the connect */
+	char pcomm[TASK_COMM_LEN]; /* the real parent's name, at the connect */
 };
 
 /* Slots of the stats map: what user space cannot see for itself. */

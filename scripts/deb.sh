@@ -2,8 +2,8 @@
 # deb.sh builds dist/tcpv4connect_$VERSION_$ARCH.deb with dpkg-deb from the
 # binaries in $BIN_DIR (make deb sets VERSION, ARCH, BIN_DIR and
 # SOURCE_DATE_EPOCH). The package holds both static binaries, their man
-# pages and completions, the docs and the copyright file, and depends on
-# nothing. tcpconnect is installed as /usr/sbin/tcpconnect-libbpfgo:
+# pages and completions, the docs, the copyright file and the metrics
+# service's unit (installed, not enabled), and depends on nothing. tcpconnect is installed as /usr/sbin/tcpconnect-libbpfgo:
 # libbpf-tools owns /usr/sbin/tcpconnect (and bpfcc-tools the -bpfcc
 # names), and dpkg cannot share one path between packages.
 # Same inputs, same bytes: every mtime is SOURCE_DATE_EPOCH, owners are
@@ -43,7 +43,8 @@ mkdir -p "$stage/DEBIAN" dist
 umask 022
 doc=/usr/share/doc/$pkg
 ${MAKE:-make} --no-print-directory -s install-files DESTDIR="$PWD/$stage" PREFIX=/usr BIN_DIR="$BIN_DIR" \
-	DOCDIR="$doc" ZSHCOMPDIR=/usr/share/zsh/vendor-completions TCPCONNECT_NAME="$tcpconnect_name"
+	DOCDIR="$doc" ZSHCOMPDIR=/usr/share/zsh/vendor-completions TCPCONNECT_NAME="$tcpconnect_name" \
+	SYSTEMDUNITDIR=/lib/systemd/system
 
 # Debian policy: man pages and larger docs gzip -9n, a changelog, the
 # copyright file.
@@ -64,7 +65,7 @@ install -m 644 scripts/debian/lintian-overrides "$stage/usr/share/lintian/overri
 # The static binaries carry these libraries: name their sources (Debian's
 # Built-Using), so that their corresponding source can be found.
 built_using=$(dpkg-query -W -f='${source:Package} (= ${source:Version})\n' libbpf-dev libelf-dev zlib1g-dev libc6-dev 2>/dev/null | sort -u | paste -sd, - | sed 's/,/, /g')
-size=$(du -k -s --apparent-size "$stage/usr" | cut -f1)
+size=$(du -k -s -c --apparent-size "$stage/usr" "$stage/lib" | tail -n1 | cut -f1)
 cat >"$stage/DEBIAN/control" <<CONTROL
 Package: $pkg
 Version: $VERSION
@@ -79,13 +80,17 @@ ${built_using:+Built-Using: $built_using
  tool, as two static binaries built on libbpf with CO-RE: no Python, no
  LLVM and no kernel headers, only a kernel with BTF. Same flags, same
  columns, plus JSON output, failed connects, handshake outcomes and
- latency, cgroup filtering and a run duration.
+ latency, the parent process, cgroup filtering and a run duration.
+ .
+ tcpconnect-libbpfgo --metrics serves connect metrics to Prometheus; the
+ tcpconnect-metrics service runs it (systemctl enable --now
+ tcpconnect-metrics).
  .
  tcpconnect is installed as tcpconnect-libbpfgo, so that this package
  can be installed beside libbpf-tools (which owns /usr/sbin/tcpconnect)
  and bpfcc-tools.
 CONTROL
-(cd "$stage" && find usr -type f | LC_ALL=C sort | xargs md5sum) >"$stage/DEBIAN/md5sums"
+(cd "$stage" && find usr lib -type f | LC_ALL=C sort | xargs md5sum) >"$stage/DEBIAN/md5sums"
 chmod 644 "$stage/DEBIAN/control" "$stage/DEBIAN/md5sums"
 find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$out" >/dev/null

@@ -20,7 +20,7 @@ umask 022
 ${MAKE:-make} --no-print-directory -s install-files DESTDIR="$PWD/$work/$top" PREFIX= BIN_DIR="$BIN_DIR" \
 	SBINDIR=/sbin MANDIR=/share/man DOCDIR=/share/doc/tcpv4connect \
 	BASHCOMPDIR=/share/bash-completion/completions ZSHCOMPDIR=/share/zsh/site-functions \
-	FISHCOMPDIR=/share/fish/vendor_completions.d
+	FISHCOMPDIR=/share/fish/vendor_completions.d SYSTEMDUNITDIR=/lib/systemd/system UNIT_SBINDIR=/usr/local/sbin
 install -m 644 scripts/debian/copyright "$work/$top/share/doc/tcpv4connect/copyright"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --clamp-mtime \
 	--mode='u+rw,go-w' --format=gnu -C "$work" -cf - "$top" | gzip -9n >"$out"

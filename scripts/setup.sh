@@ -11,12 +11,15 @@
 #                             qemu-system-aarch64 (package qemu-system-arm)
 #   scripts/setup.sh --vagrant-libvirt   also vagrant-libvirt, libvirt, qemu and
 #                             what scripts/build-box.sh needs (`make vagrant-test`)
+#   scripts/setup.sh --prometheus   also Debian's prometheus server, which the
+#                             metrics e2e test starts on its own (make test);
+#                             its daemon is not started
 #   scripts/setup.sh --pkg    also what packaging and its checks need (man-db,
 #                             lintian, zsh and fish to check completions, debootstrap,
 #                             qemu-user to run the arm64 package's binaries)
 set -euo pipefail
 
-want_vm=0 want_bench=0 want_vagrant=0 want_libvirt=0 want_arm64=0 want_pkg=0
+want_vm=0 want_bench=0 want_vagrant=0 want_libvirt=0 want_arm64=0 want_pkg=0 want_prometheus=0
 for a in "$@"; do
 	case "$a" in
 	--vm) want_vm=1 ;;
@@ -25,7 +28,8 @@ for a in "$@"; do
 	--arm64) want_arm64=1 ;;
 	--vagrant-libvirt) want_vagrant=1 want_libvirt=1 ;;
 	--pkg) want_pkg=1 ;;
-	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant, --vagrant-libvirt, --pkg or --arm64)" >&2; exit 2 ;;
+	--prometheus) want_prometheus=1 ;;
+	*) echo "setup.sh: unknown option $a (use --vm, --bench, --vagrant, --vagrant-libvirt, --pkg, --prometheus or --arm64)" >&2; exit 2 ;;
 	esac
 done
 
@@ -77,6 +81,11 @@ if [ "$want_pkg" = 1 ]; then
 	# without its recommends, no binfmt handler is registered.
 	for p in man-db groff-base lintian zsh fish debootstrap qemu-user; do have_pkg "$p" || need+=("$p"); done
 fi
+# Installed on its own below: its postinst would start the daemon.
+prometheus_need=0
+if [ "$want_prometheus" = 1 ]; then
+	have_pkg prometheus || prometheus_need=1
+fi
 if [ "$want_bench" = 1 ]; then
 	for p in libbpf-tools bpfcc-tools bpftrace debootstrap; do have_pkg "$p" || need+=("$p"); done
 fi
@@ -116,7 +125,7 @@ for g in go /usr/local/go/bin/go /usr/lib/go-1.23/bin/go; do
 	fi
 done
 
-if [ ${#need[@]} -eq 0 ] && [ "$libbpf_ok" = 1 ] && [ "$go_ok" = 1 ] &&
+if [ ${#need[@]} -eq 0 ] && [ "$libbpf_ok" = 1 ] && [ "$go_ok" = 1 ] && [ "$prometheus_need" = 0 ] &&
 	[ ${#arm64_need[@]} -eq 0 ] && [ "$arm64_libbpf_ok" = 1 ] && [ "$arm64_multiarch" = 1 ]; then
 	exit 0
 fi
@@ -151,4 +160,34 @@ if [ ${#arm64_need[@]} -gt 0 ]; then
 fi
 if [ "$go_ok" = 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go
+fi
+
+# prometheus: the metrics e2e test starts a server of its own, on a loopback
+# port, with a generated config. The package's postinst would start the
+# system daemon (invoke-rc.d, deb-systemd-invoke): a policy-rc.d that exits
+# 101 forbids that during the install. It is removed afterwards, if this
+# script created it.
+if [ "$prometheus_need" = 1 ]; then
+	policy=/usr/sbin/policy-rc.d
+	made_policy=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# scripts/setup.sh --prometheus: no daemon starts during the install\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+		$SUDO chmod 755 "$policy"
+		made_policy=1
+	fi
+	rc=0
+	$SUDO apt-get install -y -qq --no-install-recommends prometheus || rc=$?
+	if [ "$made_policy" = 1 ]; then
+		$SUDO rm -f "$policy"
+	fi
+	[ "$rc" = 0 ] || exit "$rc"
+	# /proc rather than pgrep: procps is not in a minimal Debian.
+	for c in /proc/[0-9]*/comm; do
+		comm=
+		read -r comm <"$c" 2>/dev/null || true
+		if [ "$comm" = prometheus ]; then
+			echo "setup.sh: a prometheus daemon is running after the install (${c%/comm}); stop it (the test starts its own)" >&2
+			exit 1
+		fi
+	done
 fi

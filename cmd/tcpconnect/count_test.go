@@ -69,6 +69,8 @@ type record struct {
 	UID           *int    `json:"uid"`
 	Comm          *string `json:"comm"`
 	CommB64       string  `json:"comm_b64"`
+	PPID          int     `json:"ppid"`
+	PComm         *string `json:"pcomm"`
 	Family        string  `json:"family"`
 	Saddr         string  `json:"saddr"`
 	Sport         *int    `json:"sport"`

@@ -36,6 +36,7 @@ func (o *options) Help() string {
     ./tcpconnect -6        # only trace IPv6 family
     ./tcpconnect -L        # include LPORT while printing outputs
     ./tcpconnect -U        # include UID
+    ./tcpconnect --parent  # include the parent's PID and name (PPID, PCOMM)
     ./tcpconnect -u 1000   # only trace UID 1000
     ./tcpconnect -c        # count connects per src ip and dest ip/port
     ./tcpconnect -j        # one JSON object per line
@@ -45,6 +46,9 @@ func (o *options) Help() string {
     ./tcpconnect --duration 10s -c   # count for 10 seconds, then print
     ./tcpconnect --attach tracepoint # on kernels without kprobes
     ./tcpconnect --btf /path/vmlinux.btf   # on kernels without BTF
+    ./tcpconnect --metrics 127.0.0.1:9464 -q   # serve Prometheus metrics at /metrics, no rows
+    ./tcpconnect --metrics :9464 --metrics-labels dport --metrics-max-series 500   # per-port series, at most 500
+    ./tcpconnect --metrics 0.0.0.0:9464 --metrics-public   # serve them to the network, on purpose
     ./tcpconnect --check   # which attach modes work here
     ./tcpconnect -v        # say which attach mode is used
     ./tcpconnect --version # print the version`
@@ -81,8 +85,11 @@ and destination addresses and the destination port. Passive connections
 It is a drop-in replacement for bcc's tools/tcpconnect.py: the same flags
 (but -d, DNS correlation), the same columns and, without the flags bcc
 lacks, byte-identical output. It adds JSON lines (-j), connects the kernel
-rejected (-x), handshake outcomes and latency (-O), cgroup filtering in the
-kernel (--cgroup) and a run duration (--duration). An AF_INET6 socket that
+rejected (-x), handshake outcomes and latency (-O), the parent process
+recorded at the connect (--parent), cgroup filtering in the kernel
+(--cgroup), a run duration (--duration) and, as a service on every host,
+OpenMetrics series for Prometheus (--metrics, with -q for no rows; the
+systemd unit tcpconnect-metrics.service runs it). An AF_INET6 socket that
 connects to a v4-mapped address is shown once, as IPv4, as bcc does.`,
 		Version: version,
 		Layout:  format.LayoutTCPConnect,

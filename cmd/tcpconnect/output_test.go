@@ -96,7 +96,7 @@ func TestJSON(t *testing.T) {
 		}
 		var raw map[string]any
 		_ = json.Unmarshal([]byte(l), &raw)
-		for _, k := range []string{"schema_version", "type", "time", "ktime_ns", "pid", "tid", "uid", "comm", "family", "saddr", "sport", "daddr", "dport", "attach", "netns", "cgroup_id", "ret"} {
+		for _, k := range []string{"schema_version", "type", "time", "ktime_ns", "pid", "tid", "uid", "comm", "ppid", "pcomm", "family", "saddr", "sport", "daddr", "dport", "attach", "netns", "cgroup_id", "ret"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("record %q lacks %q", l, k)
 			}
@@ -104,6 +104,10 @@ func TestJSON(t *testing.T) {
 		ts, err := time.Parse(time.RFC3339Nano, r.Time)
 		if err != nil || ts.Before(began.Add(-2*time.Second)) || ts.After(time.Now().Add(2*time.Second)) {
 			t.Errorf("time %q (%v): want RFC 3339 near now", r.Time, err)
+		}
+		// The helper is this test process's child.
+		if r.PPID != os.Getpid() || r.PComm == nil || *r.PComm == "" {
+			t.Errorf("record %q: want ppid %d (this test) and its pcomm", l, os.Getpid())
 		}
 		if r.Type != "connect" || r.PID != h.PID || r.TID == 0 || r.UID == nil || *r.UID != os.Getuid() ||
 			r.Netns == 0 || r.CgroupID == 0 || r.KtimeNs == nil || *r.KtimeNs == 0 {

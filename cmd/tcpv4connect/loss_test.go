@@ -30,9 +30,9 @@ type stormRun struct {
 	gate   chan struct{}
 }
 
-func startStormTracer(t *testing.T, pid int, pages string) *stormRun {
+func startStormTracer(t *testing.T, pid int, pages string, extra ...string) *stormRun {
 	r := &stormRun{rows: make(chan int, 1), gate: make(chan struct{})}
-	r.cmd = exec.Command(e2e.Bin(), "--attach", e2e.Attach(), "-p", strconv.Itoa(pid))
+	r.cmd = exec.Command(e2e.Bin(), append([]string{"--attach", e2e.Attach(), "-p", strconv.Itoa(pid)}, extra...)...)
 	r.cmd.Env = append(os.Environ(), "TCPV4CONNECT_TEST_PERF_PAGES="+pages)
 	r.cmd.Stderr = &r.stderr
 	out, err := r.cmd.StdoutPipe()
@@ -73,6 +73,22 @@ func startStormTracer(t *testing.T, pid int, pages string) *stormRun {
 	return r
 }
 
+// stop ends the run with SIGINT and returns the storm's rows, the exit
+// report and its count of events lost.
+func (r *stormRun) stop(t *testing.T) (rows int, stderr string, lost int) {
+	t.Helper()
+	_ = r.cmd.Process.Signal(syscall.SIGINT)
+	rows = <-r.rows
+	if err := r.cmd.Wait(); err != nil {
+		t.Errorf("tracer exit: %v", err)
+	}
+	stderr = r.stderr.String()
+	if m := lostTotal.FindStringSubmatch(stderr); m != nil {
+		lost, _ = strconv.Atoi(m[1])
+	}
+	return rows, stderr, lost
+}
+
 // TestStorm: a connect storm far above what the tracer can take, while its
 // reader is stalled. Every connect is either shown or counted as lost:
 // rows + lost == connects, exactly. With -p the kernel filters before the
@@ -93,16 +109,7 @@ func TestStorm(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	sentinels := storm.Sentinels(t)
 	time.Sleep(time.Second)
-	_ = tr.cmd.Process.Signal(syscall.SIGINT)
-	rows := <-tr.rows
-	if err := tr.cmd.Wait(); err != nil {
-		t.Errorf("tracer exit: %v", err)
-	}
-	stderr := tr.stderr.String()
-	lost := 0
-	if m := lostTotal.FindStringSubmatch(stderr); m != nil {
-		lost, _ = strconv.Atoi(m[1])
-	}
+	rows, stderr, lost := tr.stop(t)
 	made := res.Made + sentinels
 	t.Logf("storm: %d connects in %.2fs (%.0f/s) by %d threads; shown %d, lost %d, failed %d",
 		made, res.Secs, float64(res.Made)/res.Secs, spec.Threads, rows, lost, res.Failed)

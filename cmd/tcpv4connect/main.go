@@ -31,6 +31,7 @@ func (o *options) Help() string {
     ./tcpv4connect -P 80,443 # only trace ports 80 and 443
     ./tcpv4connect -L        # include LPORT
     ./tcpv4connect -U        # include UID
+    ./tcpv4connect --parent  # include the parent's PID and name (PPID, PCOMM)
     ./tcpv4connect -u 1000   # only trace UID 1000
     ./tcpv4connect -c        # count connects per src ip and dest ip/port
     ./tcpv4connect -j        # one JSON object per line
@@ -40,6 +41,9 @@ func (o *options) Help() string {
     ./tcpv4connect --duration 10s   # stop after 10 seconds
     ./tcpv4connect --attach tracepoint   # on kernels without kprobes
     ./tcpv4connect --btf /path/vmlinux.btf   # on kernels without BTF
+    ./tcpv4connect --metrics 127.0.0.1:9464 -q   # serve Prometheus metrics at /metrics, no rows
+    ./tcpv4connect --metrics :9464 --metrics-labels dport --metrics-max-series 500   # per-port series, at most 500
+    ./tcpv4connect --metrics 0.0.0.0:9464 --metrics-public   # serve them to the network, on purpose
     ./tcpv4connect --check   # which attach modes work here
     ./tcpv4connect -v        # say which attach mode is used
     ./tcpv4connect --version # print the version`

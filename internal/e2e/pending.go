@@ -18,7 +18,7 @@ import (
 // until it exits, as connects to a black-holed host do.
 const pendingEnv = "E2E_PENDING"
 
-// pendingProcess runs a pending or spread helper (see Main).
+// pendingProcess runs a pending, spread or ports helper (see Main).
 func pendingProcess() (int, bool) {
 	spec, ok := os.LookupEnv(pendingEnv)
 	if !ok {
@@ -40,6 +40,8 @@ func pendingProcess() (int, bool) {
 		code = runPending(n, comm)
 	case "spread":
 		code = runSpread(n, port, comm)
+	case "ports":
+		code = runPorts(n, port, comm)
 	}
 	if code == 0 {
 		_, _ = in.ReadString('\n') // hold the sockets until told
@@ -52,18 +54,49 @@ func pendingProcess() (int, bool) {
 func runSpread(n, port int, comm string) int {
 	runtime.LockOSThread() // the comm is the thread's
 	setComm(comm)
+	return connectRefused("spread", n, func(i int) *unix.SockaddrInet4 {
+		return &unix.SockaddrInet4{Addr: [4]byte{127, 1, byte(i / 250), byte(i%250 + 1)}, Port: port}
+	})
+}
+
+// runPorts connects to n distinct ports of 127.0.0.1, from first on, in a
+// network namespace of its own where nothing listens (each refused at
+// once, whatever the host runs), and prints "made N".
+func runPorts(n, first int, comm string) int {
+	runtime.LockOSThread() // the namespace and the comm are the thread's
+	setComm(comm)
+	if first < 1 || first+n-1 > 65535 {
+		fmt.Fprintf(os.Stderr, "ports: %d ports from %d do not fit\n", n, first)
+		return 3
+	}
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		fmt.Fprintln(os.Stderr, "ports: unshare network namespace:", err)
+		return 3
+	}
+	if err := loUp(); err != nil {
+		fmt.Fprintln(os.Stderr, "ports:", err)
+		return 3
+	}
+	return connectRefused("ports", n, func(i int) *unix.SockaddrInet4 {
+		return &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: first + i}
+	})
+}
+
+// connectRefused makes n blocking connects, to dest(0) ... dest(n-1),
+// each of which must be refused at once, and prints "made N".
+func connectRefused(what string, n int, dest func(i int) *unix.SockaddrInet4) int {
 	made := 0
 	for i := 0; i < n; i++ {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "spread:", err)
+			fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
 			return 3
 		}
-		sa := &unix.SockaddrInet4{Addr: [4]byte{127, 1, byte(i / 250), byte(i%250 + 1)}, Port: port}
+		sa := dest(i)
 		err = unix.Connect(fd, sa)
 		unix.Close(fd)
 		if err != unix.ECONNREFUSED {
-			fmt.Fprintf(os.Stderr, "spread: connect to %v: %v, want ECONNREFUSED\n", sa.Addr, err)
+			fmt.Fprintf(os.Stderr, "%s: connect to %v:%d: %v, want ECONNREFUSED\n", what, sa.Addr, sa.Port, err)
 			return 3
 		}
 		made++
@@ -176,6 +209,13 @@ func StartPending(t testing.TB, n int, comm string) *Pending {
 // addresses (127.1.x.y, port closed); it waits for Go.
 func StartSpread(t testing.TB, n, port int, comm string) *Pending {
 	return startPending(t, fmt.Sprintf("spread %d %d %s", n, port, comm))
+}
+
+// StartPorts starts a helper that will make n connects to n distinct
+// destination ports (127.0.0.1, from first on, in a network namespace of
+// its own: each refused at once); it waits for Go.
+func StartPorts(t testing.TB, n, first int, comm string) *Pending {
+	return startPending(t, fmt.Sprintf("ports %d %d %s", n, first, comm))
 }
 
 func startPending(t testing.TB, spec string) *Pending {

@@ -66,6 +66,20 @@ type Tracer struct {
 // the signal that the probes are attached.
 func StartTracer(t testing.TB, bin string, args ...string) *Tracer {
 	t.Helper()
+	return startTracer(t, nil, bin, args...)
+}
+
+// StartQuietTracer runs the binary with args that print no header (-q)
+// and waits until ready returns nil (e.g. a scrape of --metrics, which is
+// served only once the probes are attached). Every stdout line is in
+// Lines.
+func StartQuietTracer(t testing.TB, ready func() error, bin string, args ...string) *Tracer {
+	t.Helper()
+	return startTracer(t, ready, bin, args...)
+}
+
+func startTracer(t testing.TB, ready func() error, bin string, args ...string) *Tracer {
+	t.Helper()
 	tr := &Tracer{t: t, done: make(chan struct{})}
 	tr.Cmd = exec.Command(bin, args...)
 	tr.Cmd.Stderr = &syncWriter{mu: &tr.mu, w: &tr.stderr}
@@ -79,7 +93,7 @@ func StartTracer(t testing.TB, bin string, args ...string) *Tracer {
 	header := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
-		first := true
+		first := ready == nil
 		for sc.Scan() {
 			if first {
 				header <- sc.Text()
@@ -95,6 +109,10 @@ func StartTracer(t testing.TB, bin string, args ...string) *Tracer {
 		close(tr.done)
 	}()
 	t.Cleanup(func() { tr.Kill() })
+	if ready != nil {
+		tr.waitReady(ready)
+		return tr
+	}
 	select {
 	case h, ok := <-header:
 		if !ok {
@@ -106,6 +124,28 @@ func StartTracer(t testing.TB, bin string, args ...string) *Tracer {
 		t.Fatalf("no header from tracer after 60s\nstderr:\n%s", tr.Stderr())
 	}
 	return tr
+}
+
+// waitReady polls ready until it returns nil; it fails if the tracer
+// exits first, or after 60 s.
+func (tr *Tracer) waitReady(ready func() error) {
+	tr.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := ready()
+		if err == nil {
+			return
+		}
+		select {
+		case <-tr.done:
+			tr.t.Fatalf("tracer exited before it was ready: %v\nstderr:\n%s", tr.err, tr.Stderr())
+		default:
+		}
+		if time.Now().After(deadline) {
+			tr.t.Fatalf("tracer not ready after 60s: %v\nstderr:\n%s", err, tr.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Lines returns the rows printed so far.

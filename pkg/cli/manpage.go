@@ -215,6 +215,8 @@ func columns(layout format.Layout) [][2]string {
 		{"UID", "With -U: the caller's user ID."},
 		{"PID", "Process ID (thread group) of the caller."},
 		{"COMM", "The caller's name (task comm, at most 15 bytes; control and invalid bytes are shown escaped)."},
+		{"PPID", "With --parent: process ID (thread group) of the caller's parent, recorded at the connect."},
+		{"PCOMM", "With --parent: the parent's name, recorded at the connect, shown as COMM is."},
 	}
 	if layout == format.LayoutTCPConnect {
 		out = append(out, [2]string{"IP", "IP version: 4 or 6 (a v4-mapped connect from an AF_INET6 socket shows as 4)."})
@@ -250,6 +252,9 @@ var jsonFields = [][2]string{
 	{"uid", "Number: user ID of the caller."},
 	{"comm", "String: the caller's name; bytes that are not valid UTF-8 become U+FFFD."},
 	{"comm_b64", "String, only when comm is not valid UTF-8: the raw bytes, standard base64."},
+	{"ppid", "Number: process ID (thread group) of the caller's real parent, recorded at the connect (right even when the caller has exited since)."},
+	{"pcomm", "String: the parent's name, recorded at the connect; as comm."},
+	{"pcomm_b64", "String, only when pcomm is not valid UTF-8: the raw bytes, standard base64."},
 	{"family", `String: "ipv4" or "ipv6" (a v4-mapped connect is "ipv4").`},
 	{"saddr", "String: source address."},
 	{"sport", "Number or null: source port; null when not known (tracepoint mode without -O)."},

@@ -89,7 +89,7 @@ func TestManPageFlags(t *testing.T) {
 func TestManPageFields(t *testing.T) {
 	for _, layout := range []format.Layout{format.LayoutTCPV4Connect, format.LayoutTCPConnect} {
 		fields := fieldsSection(manPage(t, layout))
-		header := format.NewText(format.TextOptions{Layout: layout, Timestamps: true, UID: true, LPort: true, Outcome: true}).Header()
+		header := format.NewText(format.TextOptions{Layout: layout, Timestamps: true, UID: true, LPort: true, Outcome: true, Parent: true}).Header()
 		header += format.NewText(format.TextOptions{Layout: layout, Failed: true}).Header()
 		header += format.CountTable([]event.Count{})
 		for _, col := range strings.Fields(header) {

@@ -14,29 +14,38 @@ import (
 	"github.com/alecthomas/kong"
 	"golang.org/x/sys/unix"
 
+	"github.com/tcpv4connect/tcpv4connect/pkg/metrics"
 	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
 )
 
 // Options are the flags both commands take. A command embeds it (with the
 // kong tag `embed:""`) and calls its Validate from its own.
 type Options struct {
-	Timestamp bool             `short:"t" help:"${timestamp_help}"`
-	PID       string           `short:"p" name:"pid" placeholder:"PID" help:"Trace this PID only."`
-	Port      string           `short:"P" name:"port" placeholder:"PORTS" help:"Comma-separated list of destination ports to trace (at most 64)."`
-	LPort     bool             `short:"L" name:"lport" help:"Include LPORT on output (in tracepoint mode the row waits for the handshake's end, when the port is known)."`
-	PrintUID  bool             `short:"U" name:"print-uid" help:"Include UID on output."`
-	UID       string           `short:"u" name:"uid" placeholder:"UID" help:"Trace this UID only."`
-	Count     bool             `short:"c" name:"count" help:"Count connects per src ip and dest ip/port, in the kernel; print the table at exit."`
-	JSON      bool             `short:"j" name:"json" help:"Print one JSON object per line (schema: docs/tcpconnect.md)."`
-	Failed    bool             `short:"x" name:"failed" help:"Also report connects that tcp_v4_connect/tcp_v6_connect rejected, with an ERR column. Needs the fentry or kprobe attach mode: tracepoint cannot see the return value."`
-	Outcome   bool             `short:"O" name:"outcome" help:"Report each connect when its handshake ends, with OUTCOME (ESTABLISHED, ECONNREFUSED, ETIMEDOUT, ...) and LAT(ms) from SYN to result."`
-	Cgroup    string           `name:"cgroup" placeholder:"PATH" complete:"dirs" help:"Trace only processes in this cgroup v2 directory or below it."`
-	Duration  *time.Duration   `name:"duration" placeholder:"D" help:"Stop after this long (e.g. 10s, 5m); count mode prints its table then."`
-	Attach    string           `enum:"auto,fentry,kprobe,tracepoint" default:"auto" placeholder:"MODE" help:"Attach mode: auto, fentry, kprobe or tracepoint. Auto tries them in that order (default: ${default})."`
-	BTF       string           `name:"btf" type:"existingfile" placeholder:"FILE" help:"Kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux (e.g. a BTFHub file)."`
-	Check     bool             `help:"Report which attach modes work on this kernel, then exit."`
-	Verbose   bool             `short:"v" help:"Say which attach mode was chosen and why others failed; show libbpf's log."`
-	Version   kong.VersionFlag `help:"Print the version and exit."`
+	Timestamp bool           `short:"t" help:"${timestamp_help}"`
+	PID       string         `short:"p" name:"pid" placeholder:"PID" help:"Trace this PID only."`
+	Port      string         `short:"P" name:"port" placeholder:"PORTS" help:"Comma-separated list of destination ports to trace (at most 64)."`
+	LPort     bool           `short:"L" name:"lport" help:"Include LPORT on output (in tracepoint mode the row waits for the handshake's end, when the port is known)."`
+	PrintUID  bool           `short:"U" name:"print-uid" help:"Include UID on output."`
+	Parent    bool           `name:"parent" help:"Include PPID and PCOMM on output: the caller's parent, recorded at the connect (JSON always has ppid and pcomm)."`
+	UID       string         `short:"u" name:"uid" placeholder:"UID" help:"Trace this UID only."`
+	Count     bool           `short:"c" name:"count" help:"Count connects per src ip and dest ip/port, in the kernel; print the table at exit."`
+	JSON      bool           `short:"j" name:"json" help:"Print one JSON object per line (schema: docs/tcpconnect.md)."`
+	Failed    bool           `short:"x" name:"failed" help:"Also report connects that tcp_v4_connect/tcp_v6_connect rejected, with an ERR column. Needs the fentry or kprobe attach mode: tracepoint cannot see the return value."`
+	Outcome   bool           `short:"O" name:"outcome" help:"Report each connect when its handshake ends, with OUTCOME (ESTABLISHED, ECONNREFUSED, ETIMEDOUT, ...) and LAT(ms) from SYN to result."`
+	Cgroup    string         `name:"cgroup" placeholder:"PATH" complete:"dirs" help:"Trace only processes in this cgroup v2 directory or below it."`
+	Duration  *time.Duration `name:"duration" placeholder:"D" help:"Stop after this long (e.g. 10s, 5m); count mode prints its table then."`
+	Quiet     bool           `short:"q" name:"quiet" help:"Print no rows: with --metrics, the series are the output. The exit report still goes to stderr."`
+
+	Metrics          string `name:"metrics" placeholder:"ADDR" help:"Serve OpenMetrics (Prometheus) series at http://ADDR/metrics, e.g. 127.0.0.1:9464, or :9464 for 127.0.0.1: connects by family and outcome, handshake latency (-O), every loss counter, build info. Loopback only, unless --metrics-public."`
+	MetricsLabels    string `name:"metrics-labels" placeholder:"LABELS" help:"Opt-in labels of the connect series, comma-separated: dport, comm, cgroup. Each multiplies the series; past --metrics-max-series, new label sets are counted under \"other\"."`
+	MetricsMaxSeries int    `name:"metrics-max-series" default:"1000" placeholder:"N" help:"The cap on connect series with opt-in labels (default: ${default})."`
+	MetricsPublic    bool   `name:"metrics-public" help:"Allow --metrics on an address that is not loopback (e.g. 0.0.0.0:9464): the series are then served to the network."`
+
+	Attach  string           `enum:"auto,fentry,kprobe,tracepoint" default:"auto" placeholder:"MODE" help:"Attach mode: auto, fentry, kprobe or tracepoint. Auto tries them in that order (default: ${default})."`
+	BTF     string           `name:"btf" type:"existingfile" placeholder:"FILE" help:"Kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux (e.g. a BTFHub file)."`
+	Check   bool             `help:"Report which attach modes work on this kernel, then exit."`
+	Verbose bool             `short:"v" help:"Say which attach mode was chosen and why others failed; show libbpf's log."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
 
 	// The man page and shell completions, generated from this model at
 	// build time (the Makefile); hidden, as only packagers need them.
@@ -47,6 +56,9 @@ type Options struct {
 	pid   uint32
 	ports []uint16
 	uid   *uint32
+	// metricsAddr is where --metrics listens; metricsLabels its labels.
+	metricsAddr   string
+	metricsLabels []string
 }
 
 // Validate checks and converts the values that kong's types cannot.
@@ -78,7 +90,7 @@ func (o *Options) Validate() error {
 		for _, f := range []struct {
 			set  bool
 			name string
-		}{{o.JSON, "-j/--json"}, {o.Failed, "-x/--failed"}, {o.Outcome, "-O/--outcome"}} {
+		}{{o.JSON, "-j/--json"}, {o.Failed, "-x/--failed"}, {o.Outcome, "-O/--outcome"}, {o.Parent, "--parent"}} {
 			if f.set {
 				return fmt.Errorf("-c/--count cannot be used with %s: count mode prints one table at exit, not per-connect records", f.name)
 			}
@@ -94,9 +106,55 @@ func (o *Options) Validate() error {
 			return err
 		}
 	}
+	if err := o.validateMetrics(); err != nil {
+		return err
+	}
 	if o.Duration != nil && *o.Duration <= 0 {
 		return fmt.Errorf("invalid --duration %s: give a positive duration such as 10s (without --duration the run lasts until Ctrl-C)", *o.Duration)
 	}
+	return nil
+}
+
+// MaxMetricsSeries bounds --metrics-max-series: a Prometheus server copes
+// with it per target, and a typo of a zero too many is caught.
+const MaxMetricsSeries = 100000
+
+// validateMetrics checks --metrics and the flags that only go with it.
+func (o *Options) validateMetrics() error {
+	o.metricsAddr, o.metricsLabels = "", nil
+	if o.Metrics == "" {
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{
+			{o.Quiet, "-q/--quiet"}, {o.MetricsLabels != "", "--metrics-labels"},
+			{o.MetricsPublic, "--metrics-public"}, {o.MetricsMaxSeries != metrics.DefaultMaxSeries, "--metrics-max-series"},
+		} {
+			if f.set {
+				return fmt.Errorf("%s needs --metrics ADDR: without it there is nothing for it to change", f.name)
+			}
+		}
+		return nil
+	}
+	if o.Count {
+		return fmt.Errorf("--metrics cannot be used with -c/--count: the series are counted from the event stream, which count mode does not have")
+	}
+	addr, err := metrics.ParseAddr(o.Metrics, o.MetricsPublic)
+	if err != nil {
+		return fmt.Errorf("--metrics: %w", err)
+	}
+	if o.MetricsLabels != "" {
+		for _, l := range strings.Split(o.MetricsLabels, ",") {
+			o.metricsLabels = append(o.metricsLabels, strings.TrimSpace(l))
+		}
+		if err := metrics.CheckLabels(o.metricsLabels); err != nil {
+			return fmt.Errorf("--metrics-labels %s: %w", o.MetricsLabels, err)
+		}
+	}
+	if o.MetricsMaxSeries < 1 || o.MetricsMaxSeries > MaxMetricsSeries {
+		return fmt.Errorf("invalid --metrics-max-series %d: give 1 to %d", o.MetricsMaxSeries, MaxMetricsSeries)
+	}
+	o.metricsAddr = addr
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/event"
 	"github.com/tcpv4connect/tcpv4connect/pkg/format"
+	"github.com/tcpv4connect/tcpv4connect/pkg/metrics"
 	"github.com/tcpv4connect/tcpv4connect/pkg/stream"
 	"github.com/tcpv4connect/tcpv4connect/pkg/tracer"
 )
@@ -140,6 +142,10 @@ func (cmd Command) config(opts *Options) tracer.Config {
 // reading gets everything.
 const stallGrace = 300 * time.Millisecond
 
+// shutdownGrace is how long a scrape in progress may take to finish once
+// the run ends; then the metrics server's connections are closed.
+const shutdownGrace = 200 * time.Millisecond
+
 func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	if err := tracer.Preflight(opts.BTF); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
@@ -148,6 +154,18 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 	cfg := cmd.config(opts)
 	if opts.Verbose {
 		cfg.Log = func(_ int, msg string) { fmt.Fprintf(stderr, "libbpf: %s", msg) }
+	}
+	// Bound before anything is loaded: a taken port is bad input, and
+	// nothing was attached for it.
+	var metricsLn net.Listener
+	if opts.metricsAddr != "" {
+		ln, err := metrics.Listen(opts.metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: error: --metrics %s: %v\n", cmd.Name, opts.metricsAddr, err)
+			return ExitUsage
+		}
+		metricsLn = ln
+		defer metricsLn.Close() // closed already, unless the run failed before serving
 	}
 	// Signals are caught before attaching, so that none can kill the
 	// process between attach and the deferred Close.
@@ -186,7 +204,12 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 
 	sopt := stream.Options{Errors: stderr}
 	var jf *format.JSON
-	if opts.JSON {
+	switch {
+	case opts.Quiet:
+		// The series (and the exit report) count what rows would show.
+		sopt.Format = func(*event.Event) string { return "" }
+		sopt.OnLost = func(uint64) string { return "" }
+	case opts.JSON:
 		offset, err := clockOffset()
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
@@ -195,7 +218,7 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		jf = format.NewJSON(string(t.Mode()), offset)
 		sopt.Header = jf.Start()
 		sopt.Format, sopt.OnLost = jf.Row, jf.Lost
-	} else {
+	default:
 		topt := format.TextOptions{
 			Layout:     cmd.Layout,
 			Timestamps: opts.Timestamp,
@@ -203,6 +226,7 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 			LPort:      opts.LPort,
 			Failed:     opts.Failed,
 			Outcome:    opts.Outcome,
+			Parent:     opts.Parent,
 		}
 		// Rows printed when the handshake ends are not in connect
 		// order: counted from the first one, earlier connects would
@@ -218,11 +242,31 @@ func trace(cmd Command, opts *Options, stdout, stderr io.Writer) int {
 		sopt.Header += f.Header()
 		sopt.Format = f.Row
 	}
+	var set *metrics.Set
+	if metricsLn != nil {
+		if set, err = metrics.New(cmd.metricsConfig(opts, t)); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
+			return ExitRuntime
+		}
+		sopt.Observe = set.Observe
+	}
 
 	// All writes to stdout happen off the main goroutine, which waits for
 	// them only so long once the run is to end: a blocked stdout cannot
 	// hold up the exit.
 	s := stream.New(t, stdout, sopt)
+	if set != nil {
+		set.SetLosses(func() map[string]uint64 { return liveLosses(t, s) })
+		// Scrapes that came before wait in the listen backlog. Shut
+		// down (deferred after t.Close, so run before it) while the
+		// counters can still be read.
+		srv := metrics.Serve(metricsLn, set)
+		defer func() {
+			if err := srv.Shutdown(shutdownGrace); err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
+			}
+		}()
+	}
 	type result struct {
 		st  stream.Stats
 		err error

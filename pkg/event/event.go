@@ -46,8 +46,10 @@ const (
 	offSaddr    = 52
 	offDaddr    = 68
 	offComm     = 84
+	offPPID     = 100
+	offPComm    = 104
 	// Size is sizeof(struct event).
-	Size = 104
+	Size = 120
 )
 
 // maxPad is how much larger than Size a valid sample may be: the kernel
@@ -72,6 +74,10 @@ type Event struct {
 	Saddr    [16]byte
 	Daddr    [16]byte
 	Comm     [16]byte // raw bytes, NUL padded; not sanitized
+	// PPID and PComm name the caller's real parent, read at the
+	// connect: right even when the caller has exited since.
+	PPID  uint32
+	PComm [16]byte // raw bytes, NUL padded; not sanitized
 }
 
 // MalformedError reports a sample whose size does not match struct event,
@@ -107,6 +113,8 @@ func Decode(b []byte) (Event, error) {
 	copy(e.Saddr[:], b[offSaddr:offSaddr+16])
 	copy(e.Daddr[:], b[offDaddr:offDaddr+16])
 	copy(e.Comm[:], b[offComm:offComm+16])
+	e.PPID = le.Uint32(b[offPPID:])
+	copy(e.PComm[:], b[offPComm:offPComm+16])
 	if e.Family != AFInet && e.Family != AFInet6 {
 		return e, fmt.Errorf("malformed event: address family %d", e.Family)
 	}
@@ -130,11 +138,16 @@ func (e *Event) addr(a *[16]byte) netip.Addr {
 }
 
 // CommBytes returns the process name up to its first NUL, unsanitized.
-func (e *Event) CommBytes() []byte {
-	for i, c := range e.Comm {
+func (e *Event) CommBytes() []byte { return untilNUL(e.Comm[:]) }
+
+// PCommBytes returns the parent's name up to its first NUL, unsanitized.
+func (e *Event) PCommBytes() []byte { return untilNUL(e.PComm[:]) }
+
+func untilNUL(b []byte) []byte {
+	for i, c := range b {
 		if c == 0 {
-			return e.Comm[:i]
+			return b[:i]
 		}
 	}
-	return e.Comm[:]
+	return b
 }

@@ -26,6 +26,8 @@ func raw() []byte {
 	copy(b[offSaddr:], []byte{127, 0, 0, 1})
 	copy(b[offDaddr:], []byte{10, 1, 2, 3})
 	copy(b[offComm:], "cu\x1brl\x07")
+	le.PutUint32(b[offPPID:], 4100)
+	copy(b[offPComm:], "bash")
 	return b
 }
 
@@ -46,6 +48,9 @@ func TestDecode(t *testing.T) {
 	// Control characters survive decoding: sanitizing is the formatter's job.
 	if got := string(e.CommBytes()); got != "cu\x1brl\x07" {
 		t.Errorf("comm %q", got)
+	}
+	if got := string(e.PCommBytes()); e.PPID != 4100 || got != "bash" {
+		t.Errorf("parent %d %q, want 4100 \"bash\"", e.PPID, got)
 	}
 }
 

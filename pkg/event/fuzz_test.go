@@ -27,12 +27,14 @@ func encode(e *Event) []byte {
 	copy(b[offSaddr:], e.Saddr[:])
 	copy(b[offDaddr:], e.Daddr[:])
 	copy(b[offComm:], e.Comm[:])
+	le.PutUint32(b[offPPID:], e.PPID)
+	copy(b[offPComm:], e.PComm[:])
 	return b
 }
 
 // fieldsEnd is where struct event's last field ends; the rest of Size is
 // the compiler's tail padding, which Decode ignores.
-const fieldsEnd = offComm + 16
+const fieldsEnd = offPComm + 16
 
 // FuzzDecode: Decode never panics; a sample of the wrong size is a
 // *MalformedError; a sample of a valid size decodes to exactly its bytes.
@@ -65,6 +67,9 @@ func FuzzDecode(f *testing.F) {
 		_ = e.DstAddr()
 		if c := e.CommBytes(); len(c) > 16 || bytes.IndexByte(c, 0) >= 0 {
 			t.Fatalf("CommBytes %q", c)
+		}
+		if c := e.PCommBytes(); len(c) > 16 || bytes.IndexByte(c, 0) >= 0 {
+			t.Fatalf("PCommBytes %q", c)
 		}
 	})
 }

@@ -38,7 +38,7 @@ func TestLayoutMatchesObject(t *testing.T) {
 		"pid": offPID, "tid": offTID, "uid": offUID, "netns": offNetns,
 		"ret": offRet, "family": offFamily, "sport": offSport, "dport": offDport,
 		"kind": offKind, "flags": offFlags, "saddr": offSaddr, "daddr": offDaddr,
-		"comm": offComm,
+		"comm": offComm, "ppid": offPPID, "pcomm": offPComm,
 	}
 	for _, ty := range dump.Types {
 		if ty.Kind != "STRUCT" || ty.Name != "event" {

@@ -54,8 +54,13 @@ type Record struct {
 	UID     uint32 `json:"uid"`
 	// Comm is the process name; invalid UTF-8 bytes become U+FFFD, and
 	// CommB64 then holds the raw bytes (standard base64).
-	Comm     string  `json:"comm"`
-	CommB64  string  `json:"comm_b64,omitempty"`
+	Comm    string `json:"comm"`
+	CommB64 string `json:"comm_b64,omitempty"`
+	// PPID and PComm name the caller's real parent at the connect;
+	// PCommB64 is to PComm what CommB64 is to Comm.
+	PPID     uint32  `json:"ppid"`
+	PComm    string  `json:"pcomm"`
+	PCommB64 string  `json:"pcomm_b64,omitempty"`
 	Family   string  `json:"family"` // "ipv4" or "ipv6"
 	Saddr    string  `json:"saddr"`
 	Sport    *uint16 `json:"sport"` // null when not known (tracepoint mode without -O)
@@ -132,11 +137,9 @@ func (f *JSON) Row(e *event.Event) string {
 	if e.Family == event.AFInet6 {
 		r.Family = "ipv6"
 	}
-	comm := e.CommBytes()
-	r.Comm = string(comm)
-	if !utf8.Valid(comm) {
-		r.CommB64 = base64.StdEncoding.EncodeToString(comm)
-	}
+	r.Comm, r.CommB64 = jsonName(e.CommBytes())
+	r.PPID = e.PPID
+	r.PComm, r.PCommB64 = jsonName(e.PCommBytes())
 	if e.Sport != 0 {
 		sport := e.Sport
 		r.Sport = &sport
@@ -154,6 +157,16 @@ func (f *JSON) Row(e *event.Event) string {
 		r.LatencyNs = &lat
 	}
 	return marshal(&r)
+}
+
+// jsonName returns a process name for a JSON string (json.Marshal turns
+// invalid UTF-8 into U+FFFD) and, only when it is not valid UTF-8, its raw
+// bytes in base64.
+func jsonName(b []byte) (name, b64 string) {
+	if !utf8.Valid(b) {
+		b64 = base64.StdEncoding.EncodeToString(b)
+	}
+	return string(b), b64
 }
 
 // Lost returns the record that reports n records the kernel dropped

@@ -28,13 +28,15 @@ func decodeStrict(t *testing.T, line string) map[string]any {
 func TestJSONConnect(t *testing.T) {
 	e := ev(t, 42, "curl", "127.0.0.1", "127.0.0.1", 5555, 80)
 	e.TID, e.TsNs, e.Netns, e.CgroupID = 43, 1_000_000_000, 4026531840, 77
+	e.PPID = 41
+	copy(e.PComm[:], "bash")
 	e.Flags = event.FlagRetKnown
 	offset := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano() - 1_000_000_000
 	line := NewJSON("fentry", offset).Row(&e)
 	m := decodeStrict(t, line)
 	want := map[string]any{
 		"schema_version": 1.0, "type": "connect", "time": "2026-01-02T03:04:05Z", "ktime_ns": 1e9,
-		"pid": 42.0, "tid": 43.0, "uid": 1000.0, "comm": "curl", "family": "ipv4",
+		"pid": 42.0, "tid": 43.0, "uid": 1000.0, "comm": "curl", "ppid": 41.0, "pcomm": "bash", "family": "ipv4",
 		"saddr": "127.0.0.1", "sport": 5555.0, "daddr": "127.0.0.1", "dport": 80.0,
 		"attach": "fentry", "netns": 4026531840.0, "cgroup_id": 77.0, "ret": 0.0,
 	}

@@ -39,6 +39,9 @@ type TextOptions struct {
 	LPort   bool // -L: LPORT after SADDR
 	Failed  bool // -x: ERR, the errno name of a rejected connect ("-" if none)
 	Outcome bool // -O: OUTCOME and LAT(ms), the handshake's result
+	// Parent (--parent) adds PPID and PCOMM after COMM: the caller's
+	// real parent at the connect. Off, the output stays bcc's.
+	Parent bool
 }
 
 // Text renders events as bcc's tools print them, plus the columns of -x
@@ -67,15 +70,24 @@ func (f *Text) Header() string {
 	if f.opt.UID {
 		fmt.Fprintf(&b, "%-6s", "UID")
 	}
+	// PID and COMM, then -- with --parent -- PPID and PCOMM, as wide.
+	pidW := 6
+	if f.opt.Layout == LayoutTCPConnect {
+		pidW = 7
+	}
+	fmt.Fprintf(&b, "%-*s %-12s ", pidW, "PID", "COMM")
+	if f.opt.Parent {
+		fmt.Fprintf(&b, "%-*s %-12s ", pidW, "PPID", "PCOMM")
+	}
 	switch {
 	case f.opt.Layout == LayoutTCPConnect && f.opt.LPort:
-		fmt.Fprintf(&b, "%-7s %-12s %-2s %-16s %-6s %-16s %-6s", "PID", "COMM", "IP", "SADDR", "LPORT", "DADDR", "DPORT")
+		fmt.Fprintf(&b, "%-2s %-16s %-6s %-16s %-6s", "IP", "SADDR", "LPORT", "DADDR", "DPORT")
 	case f.opt.Layout == LayoutTCPConnect:
-		fmt.Fprintf(&b, "%-7s %-12s %-2s %-16s %-16s %-6s", "PID", "COMM", "IP", "SADDR", "DADDR", "DPORT")
+		fmt.Fprintf(&b, "%-2s %-16s %-16s %-6s", "IP", "SADDR", "DADDR", "DPORT")
 	case f.opt.LPort:
-		fmt.Fprintf(&b, "%-6s %-12s %-16s %-6s %-16s %-4s", "PID", "COMM", "SADDR", "LPORT", "DADDR", "DPORT")
+		fmt.Fprintf(&b, "%-16s %-6s %-16s %-4s", "SADDR", "LPORT", "DADDR", "DPORT")
 	default:
-		fmt.Fprintf(&b, "%-6s %-12s %-16s %-16s %-4s", "PID", "COMM", "SADDR", "DADDR", "DPORT")
+		fmt.Fprintf(&b, "%-16s %-16s %-4s", "SADDR", "DADDR", "DPORT")
 	}
 	switch {
 	case f.opt.Outcome:
@@ -98,24 +110,32 @@ func (f *Text) Row(e *event.Event) string {
 	}
 	comm := Sanitize(e.CommBytes())
 	extra := f.extra(e)
+	pidW := 6
+	if f.opt.Layout == LayoutTCPConnect {
+		pidW = 7
+	}
+	fmt.Fprintf(&b, "%-*d %-12.12s ", pidW, e.PID, comm)
+	if f.opt.Parent {
+		fmt.Fprintf(&b, "%-*d %-12.12s ", pidW, e.PPID, Sanitize(e.PCommBytes()))
+	}
 	if f.opt.Layout == LayoutTCPConnect {
 		ip := 4
 		if e.Family == event.AFInet6 {
 			ip = 6
 		}
 		if f.opt.LPort {
-			fmt.Fprintf(&b, "%-7d %-12.12s %-2d %-16s %-6d %-16s %-6d %s\n",
-				e.PID, comm, ip, e.SrcAddr(), e.Sport, e.DstAddr(), e.Dport, extra)
+			fmt.Fprintf(&b, "%-2d %-16s %-6d %-16s %-6d %s\n",
+				ip, e.SrcAddr(), e.Sport, e.DstAddr(), e.Dport, extra)
 		} else {
-			fmt.Fprintf(&b, "%-7d %-12.12s %-2d %-16s %-16s %-6d %s\n",
-				e.PID, comm, ip, e.SrcAddr(), e.DstAddr(), e.Dport, extra)
+			fmt.Fprintf(&b, "%-2d %-16s %-16s %-6d %s\n",
+				ip, e.SrcAddr(), e.DstAddr(), e.Dport, extra)
 		}
 		return b.String()
 	}
 	if f.opt.LPort {
-		fmt.Fprintf(&b, "%-6d %-12.12s %-16s %-6d %-16s %-4s", e.PID, comm, e.SrcAddr(), e.Sport, e.DstAddr(), strconv.Itoa(int(e.Dport)))
+		fmt.Fprintf(&b, "%-16s %-6d %-16s %-4s", e.SrcAddr(), e.Sport, e.DstAddr(), strconv.Itoa(int(e.Dport)))
 	} else {
-		fmt.Fprintf(&b, "%-6d %-12.12s %-16s %-16s %-4s", e.PID, comm, e.SrcAddr(), e.DstAddr(), strconv.Itoa(int(e.Dport)))
+		fmt.Fprintf(&b, "%-16s %-16s %-4s", e.SrcAddr(), e.DstAddr(), strconv.Itoa(int(e.Dport)))
 	}
 	if f.opt.Outcome || f.opt.Failed {
 		b.WriteString(" " + extra)

@@ -143,3 +143,30 @@ func TestCountTable(t *testing.T) {
 		t.Errorf("empty table %q", got)
 	}
 }
+
+// TestParentColumns: --parent puts PPID and PCOMM after COMM, as wide as
+// PID and COMM, in both layouts; the other columns keep bcc's format.
+func TestParentColumns(t *testing.T) {
+	e := ev(t, 1479, "telnet", "127.0.0.1", "127.0.0.1", 50522, 23)
+	e.PPID = 1200
+	copy(e.PComm[:], "ba\x1bsh")
+	for _, tc := range []struct {
+		layout    Layout
+		hdr, want string
+	}{
+		{LayoutTCPConnect,
+			"PID     COMM         PPID    PCOMM        IP SADDR            DADDR            DPORT \n",
+			"1479    telnet       1200    ba?sh        4  127.0.0.1        127.0.0.1        23     \n"},
+		{LayoutTCPV4Connect,
+			"PID    COMM         PPID   PCOMM        SADDR            DADDR            DPORT\n",
+			"1479   telnet       1200   ba?sh        127.0.0.1        127.0.0.1        23  \n"},
+	} {
+		f := NewText(TextOptions{Layout: tc.layout, Parent: true})
+		if got := f.Header(); got != tc.hdr {
+			t.Errorf("layout %d header:\n got %q\nwant %q", tc.layout, got, tc.hdr)
+		}
+		if got := f.Row(&e); got != tc.want {
+			t.Errorf("layout %d row:\n got %q\nwant %q", tc.layout, got, tc.want)
+		}
+	}
+}

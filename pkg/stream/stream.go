@@ -46,6 +46,9 @@ type Options struct {
 	Errors io.Writer
 	// Header is written (and flushed) before the first poll.
 	Header string
+	// Observe, if set, sees every decoded event, printed or not (the
+	// --metrics counters). It runs on the polling goroutine.
+	Observe func(*event.Event)
 }
 
 // ErrOutputClosed means the reader of the output went away (EPIPE).
@@ -255,7 +258,18 @@ func (s *Stream) sample(raw []byte) {
 		return
 	}
 	s.st.Events++
+	if s.opt.Observe != nil {
+		s.opt.Observe(&ev)
+	}
 	s.batch = append(s.batch, ev)
+}
+
+// Stats returns what the stream has counted so far. It may wait for a
+// poll in progress (at most PollMs).
+func (s *Stream) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st
 }
 
 // emit writes the cycle's loss reports, then its events in kernel-timestamp

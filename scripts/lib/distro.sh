@@ -245,11 +245,14 @@ distro_setup() {
 		--vagrant | --vagrant-libvirt)
 			echo "setup: install vagrant (and for $a vagrant-libvirt, libvirt, qemu, debootstrap, extlinux) by hand here" >&2
 			;;
+		--prometheus)
+			echo "setup: install the prometheus server by hand here, without starting its daemon (the metrics e2e test starts its own; under CI=true it fails without one)" >&2
+			;;
 		--pkg)
 			echo "setup: the packaging checks (make deb-check) need Debian's dpkg, lintian and debootstrap: run them on Debian" >&2
 			;;
 		*)
-			echo "setup: unknown option $a (use --vm, --bench, --vagrant, --vagrant-libvirt, --pkg or --arm64)" >&2
+			echo "setup: unknown option $a (use --vm, --bench, --vagrant, --vagrant-libvirt, --pkg, --prometheus or --arm64)" >&2
 			return 2
 			;;
 		esac
