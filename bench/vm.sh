@@ -16,6 +16,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/vm/kernels.sh
+. "$root/scripts/vm/kernels.sh"
 label=${1:?usage: bench/vm.sh LABEL OUT.json TOOLS [FLAGS...]}
 out=${2:?}
 tools=${3:?}
