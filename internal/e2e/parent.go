@@ -38,6 +38,10 @@ func OrphanConnect(t testing.TB, c Connect, parentComm string) Orphan {
 	// The helper is a child of the shell (a pipeline element is forked);
 	// the go signal comes through the pipe.
 	cmd := exec.Command(sh, "-c", `echo go | "$0"`, self)
+	// The kernel names the process after the file executed (the
+	// symlink); the shell itself sees "sh", which a busybox shell (the
+	// VM guests') needs to pick its applet.
+	cmd.Args[0] = "sh"
 	cmd.Env = append(os.Environ(), helperEnv+"="+c.String())
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
