@@ -113,8 +113,16 @@ func TestMetricsStorm(t *testing.T) {
 		t.Errorf("rows: shown %d + lost %d + kretprobe misses %d = %d, want connects made %d; stderr:\n%s",
 			rows, exitLost, exitMisses, rows+exitLost+exitMisses, made, lastLines(stderr, 5))
 	}
-	if counted+lost != float64(made) {
-		t.Errorf("series: counted %v + lost %v (kretprobe misses %v among them) = %v, want connects made %d", counted, lost, misses, counted+lost, made)
+	// The live kretprobe_miss series is entries less returns, held at its
+	// highest: a connect in flight at a scrape counts (README, "Running
+	// it on every host"). It may exceed the exit report's exact count by
+	// at most the threads connecting at once; every other series is exact.
+	if misses < float64(exitMisses) || misses > float64(exitMisses+spec.Threads) {
+		t.Errorf("series kretprobe_miss %v, want the exit report's %d plus at most the %d threads in flight", misses, exitMisses, spec.Threads)
+	}
+	if exact := counted + lost - misses + float64(exitMisses); exact != float64(made) {
+		t.Errorf("series: counted %v + lost %v - live misses %v + exit misses %d = %v, want connects made %d",
+			counted, lost, misses, exitMisses, exact, made)
 	}
 	if counted != float64(rows) {
 		t.Errorf("series count %v connects, the rows show %d", counted, rows)
