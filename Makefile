@@ -167,7 +167,7 @@ fresh-debian-check: setup-bench
 # cell per kernel, auto's: emulation is too slow on CI's two cores to repeat
 # them in every cell for both architectures. VMTEST_ALL=1 runs every test in
 # every cell.
-VM_USERSPACE_TESTS := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps|TestSystemdUnit|TestMetricsTakenPort|TestMetricsShutdown|TestMetricsSeriesCap|TestMetricsStorm|TestSystemdUnit)
+VM_USERSPACE_TESTS := ^(TestHostileComm|TestTimestamps|TestClosedStdout|TestSimultaneousPairs|TestTwoInstances|TestManPage|TestPrivileges|TestExitReportQuiet|TestBlockedStdout|TestSecondSignal|TestSIGHUP|TestUsage|TestCountAndDuration|TestCountBlocked|TestLPortAndTimestamps|TestSystemdUnit|TestMetricsTakenPort|TestMetricsShutdown|TestMetricsSeriesCap|TestMetricsStorm)
 ifeq ($(VMTEST_ALL),1)
 VM_TRIM :=
 else
