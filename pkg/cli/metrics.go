@@ -40,7 +40,7 @@ func liveLosses(t *tracer.Tracer, s *stream.Stream) map[string]uint64 {
 	st := s.Stats()
 	l := Losses{OutcomeMode: t.Outcome, PerfLost: st.Lost, Malformed: st.Malformed, Unprinted: st.Unprinted}
 	if ks, err := t.Stats(); err == nil {
-		l.OutcomeMapFull, l.CountMapFull, l.InflightFull = ks.OutcomeFull, ks.CountFull, ks.InflightFull
+		l.mapsFull(ks)
 		// The BPF side's failed writes that perf has not reported
 		// yet (the stream's reconcile does the same at exit).
 		l.PerfLost = max(l.PerfLost, ks.OutputFailures)

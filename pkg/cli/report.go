@@ -158,7 +158,7 @@ func Records(f *format.JSON, l Losses) string {
 // after the tracer is detached, when they can no longer change.
 func (l *Losses) kernel(t *tracer.Tracer) {
 	if ks, err := t.Stats(); err == nil {
-		l.OutcomeMapFull, l.CountMapFull, l.InflightFull = ks.OutcomeFull, ks.CountFull, ks.InflightFull
+		l.mapsFull(ks)
 	}
 	if n, err := t.Pending(); err == nil {
 		l.PendingAtExit = n
@@ -173,4 +173,10 @@ func (l *Losses) kernel(t *tracer.Tracer) {
 		return
 	}
 	l.KprobeMisses, l.KprobeProbeMisses = m.N, m.Probe
+}
+
+// mapsFull takes the kernel's counts of connects that a full map kept from
+// being reported: read at exit (kernel) and at each scrape (liveLosses).
+func (l *Losses) mapsFull(ks tracer.KernelStats) {
+	l.OutcomeMapFull, l.CountMapFull, l.InflightFull = ks.OutcomeFull, ks.CountFull, ks.InflightFull
 }
