@@ -74,12 +74,12 @@ fi
 [ "$(id -u)" = 0 ] || die "needs root (BPF)"
 [ -x ./tcpv4connect ] || die "no ./tcpv4connect: run make build first"
 
-host_tools=ours-tracepoint
+host_tools=ours-tracepoint,ourtcpconnect-tracepoint,ourmetrics-tracepoint
 command -v bpftrace >/dev/null && host_tools+=,bpftrace || log "no bpftrace on the host: scripts/setup.sh --bench"
 # tcpconnlat: libbpf-tools' fentry tool, the start-up anchor of our fentry mode.
 # bcc (30 s per start-up under emulation, minutes on a busy machine) is in
 # no goal of issue 13: BENCH_BCC=1 adds it back.
-vm_tools=ours-fentry,ours-kprobe,ours-tracepoint,libbpf-tools,tcpconnlat,bpftrace
+vm_tools=ours-fentry,ours-kprobe,ours-tracepoint,ourtcpconnect-kprobe,ourmetrics-kprobe,libbpf-tools,tcpconnlat,bpftrace
 [ "${BENCH_BCC:-0}" = 1 ] && vm_tools+=,bcc
 
 if [ "$mode" = arm64 ]; then

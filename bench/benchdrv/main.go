@@ -82,7 +82,11 @@ type startRun struct {
 	FirstEventMs float64 `json:"first_event_ms"`
 	PeakRSSKiB   float64 `json:"peak_rss_kib"`
 	SteadyRSSKiB float64 `json:"steady_rss_kib"` // VmRSS after the load runs
-	Threads      int     `json:"threads"`
+	// RssFile after the load runs: mapped file pages, almost all the
+	// binary's own (clean, shared page cache). VmHWM less this is the
+	// peak of what the process allocated.
+	FileRSSKiB float64 `json:"file_rss_kib,omitempty"`
+	Threads    int     `json:"threads"`
 }
 
 type loadRun struct {
@@ -381,9 +385,10 @@ func (r *runner) session(t *tool, rep int, conns []int) error {
 		r.logf("rep %d %s paced %.0f/s: reported %d/%d, tool cpu %.1f us/connect, latency p50 %.1f p99 %.1f ms",
 			rep, t.ID, rate, lr.Reported, lr.Attempts, lr.ToolCPUSecs*1e6/float64(max(lr.Attempts, 1)), p50, p99)
 	}
-	st := procStatus(s.pid(), "VmHWM", "VmRSS", "Threads")
+	st := procStatus(s.pid(), "VmHWM", "VmRSS", "RssFile", "Threads")
 	sr.PeakRSSKiB = st["VmHWM"]
 	sr.SteadyRSSKiB = st["VmRSS"]
+	sr.FileRSSKiB = st["RssFile"]
 	sr.Threads = int(st["Threads"])
 	r.res.Start = append(r.res.Start, sr)
 	r.logf("rep %d %s: ready %.1f ms, first event %.1f ms, VmHWM %.1f MiB", rep, t.ID, sr.ReadyMs, sr.FirstEventMs, sr.PeakRSSKiB/1024)

@@ -130,7 +130,7 @@ func mk(e *Results, fig, toolID, unit string, xs []float64) row {
 }
 
 func isOurs(id string) bool {
-	return strings.HasPrefix(id, "ours-") || strings.HasPrefix(id, "ourtcpconnect-")
+	return strings.HasPrefix(id, "ours-") || strings.HasPrefix(id, "ourtcpconnect-") || strings.HasPrefix(id, "ourmetrics-")
 }
 
 func has(e *Results, id string) bool {
@@ -233,6 +233,12 @@ func rows(e *Results) []row {
 				goal(&r, "<= 10 MiB, every repetition", r.Max <= 10)
 			}
 			out = append(out, r)
+		}
+		xs = startOf(t.ID, func(s startRun) float64 { return s.FileRSSKiB / 1024 })
+		if len(xs) > 0 && xs[0] > 0 && (isOurs(t.ID) || t.ID == "libbpf-tools") {
+			out = append(out, mk(e, "of which file pages (RssFile: the binary, clean)", t.ID, "MiB", xs))
+			xs = startOf(t.ID, func(s startRun) float64 { return (s.PeakRSSKiB - s.FileRSSKiB) / 1024 })
+			out = append(out, mk(e, "peak RSS less file pages (VmHWM - RssFile)", t.ID, "MiB", xs))
 		}
 	}
 	// 3. Overhead, per connector count: per repetition, tool minus the
@@ -438,7 +444,12 @@ func cpuGoals(e *Results, out []row, cpuMed map[string]float64) {
 		fmt.Sscanf(strings.TrimPrefix(r.Figure, "tracer process CPU us per connect, "), "%d", &c)
 		lb, okLB := cpuMed[fmt.Sprintf("libbpf-tools/%d", c)]
 		bt, okBT := cpuMed[fmt.Sprintf("bpftrace/%d", c)]
+		// Metrics mode against the same command and mode without it:
+		// what counting into the series costs per connect (issue 15).
+		plain, okPlain := cpuMed[fmt.Sprintf("ourtcpconnect-%s/%d", strings.TrimPrefix(r.Tool, "ourmetrics-"), c)]
 		switch {
+		case strings.HasPrefix(r.Tool, "ourmetrics-") && okPlain:
+			r.Ratio = fmt.Sprintf("%+.2f us vs without --metrics (%s)", r.Median-plain, ratioStr(r.Median, plain, "ourtcpconnect"))
 		case r.Tool == "ours-kprobe" && okLB:
 			r.Ratio = ratioStr(r.Median, lb, "libbpf-tools")
 			goal(r, "<= 0.5x libbpf-tools", r.Median <= 0.5*lb)

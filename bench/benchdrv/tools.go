@@ -50,6 +50,19 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
 			LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
 		}, nil
+	case strings.HasPrefix(id, "ourmetrics-"):
+		// Metrics mode as a host service runs it, with the rows kept so
+		// that the run is counted like the others: what it costs over
+		// ourtcpconnect-MODE is the per-event counting. A fixed
+		// loopback port that tests and peers leave alone.
+		mode := strings.TrimPrefix(id, "ourmetrics-")
+		return &tool{
+			ID: id, Name: "tcpconnect --metrics (ours)", Mode: mode,
+			Argv:      []string{paths["tcpconnect"], "--attach", mode, "--metrics", "127.0.0.1:19464"},
+			Ready:     headerRE,
+			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
+			LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
+		}, nil
 	case id == "libbpf-tools":
 		return &tool{
 			ID: id, Name: "libbpf-tools tcpconnect", Mode: "kprobe",
@@ -83,7 +96,7 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 			Lost:  regexp.MustCompile(`Lost (\d+) events`),
 		}, nil
 	}
-	return nil, fmt.Errorf("unknown tool %q (ours-MODE, ourtcpconnect-MODE, libbpf-tools, tcpconnlat, bcc, bpftrace)", id)
+	return nil, fmt.Errorf("unknown tool %q (ours-MODE, ourtcpconnect-MODE, ourmetrics-MODE, libbpf-tools, tcpconnlat, bcc, bpftrace)", id)
 }
 
 // withTracefs runs argv with tracefs at /sys/kernel/tracing, which

@@ -10,7 +10,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -23,12 +25,37 @@ type Map interface {
 }
 
 // Reader owns one perf ring per online CPU.
+//
+// The kernel wakes it for every sample, as libbpf does, so that a connect
+// at a low rate is shown at once. Under load it paces itself instead
+// (Wait): after a read that found samples, the next read waits up to
+// Batch, so the Go runtime's cost of a wake-up is shared by every sample
+// of the batch.
 type Reader struct {
-	epfd    int
+	epfd   int // the rings and the interrupt
+	idlefd int // the interrupt alone: waiting out a batch
+	// intrfd is the eventfd Interrupt writes; under intrMu, since
+	// Interrupt may race with Close, and a closed fd's number is reused.
+	intrMu  sync.Mutex
+	intrfd  int
 	rings   []*ring
 	ready   []unix.EpollEvent
 	scratch []byte
+
+	// Batch bounds the wait for more samples after a read that found
+	// some: the display delay under load.
+	Batch    time.Duration
+	lastRead time.Time // the last read that found samples
+	busy     bool      // it came within 2*Batch of the one before
+	perBatch uint64    // bytes the fullest ring gained per Batch, then
 }
+
+// DefaultBatch is a user's threshold of "at once", and 20 wake-ups a
+// second under load.
+const DefaultBatch = 50 * time.Millisecond
+
+// interruptKey marks the eventfd in the epoll sets: ring indexes are >= 0.
+const interruptKey = -1
 
 type ring struct {
 	fd   int
@@ -47,14 +74,14 @@ func Open(m Map, pages int) (r *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r = &Reader{epfd: -1, scratch: make([]byte, 0, 256)}
+	r = &Reader{epfd: -1, idlefd: -1, intrfd: -1, Batch: DefaultBatch, scratch: make([]byte, 0, 256)}
 	defer func() {
 		if err != nil {
 			r.Close()
 		}
 	}()
-	if r.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
-		return r, fmt.Errorf("epoll: %w", err)
+	if err = r.openInterrupt(); err != nil {
+		return r, err
 	}
 	pageSize := os.Getpagesize()
 	for _, cpu := range cpus {
@@ -63,8 +90,7 @@ func Open(m Map, pages int) (r *Reader, err error) {
 			Config:      unix.PERF_COUNT_SW_BPF_OUTPUT,
 			Sample_type: unix.PERF_SAMPLE_RAW,
 			Sample:      1,
-			Wakeup:      uint32(Watermark(pages * pageSize)),
-			Bits:        unix.PerfBitWatermark,
+			Wakeup:      1, // wake per sample: Wait does the batching
 		}
 		attr.Size = uint32(unsafe.Sizeof(attr))
 		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
@@ -91,35 +117,115 @@ func Open(m Map, pages int) (r *Reader, err error) {
 			return r, fmt.Errorf("epoll add: %w", err)
 		}
 	}
-	r.ready = make([]unix.EpollEvent, len(r.rings))
+	r.ready = make([]unix.EpollEvent, len(r.rings)+1)
 	return r, nil
 }
 
-// Watermark is how many bytes of a ring of size bytes must fill before the
-// kernel wakes the reader. Waking per sample (libbpf's choice) costs an
-// irq_work in the traced process and a reader wake-up, with its Go
-// scheduler traffic, for every connect. With a watermark of 1/16 of the
-// ring (16 KiB, ~140 samples, with the default 64 pages) a burst is read
-// in batches of that size, 15/16 of the ring stay free as headroom while
-// the reader wakes up, and below that rate the caller's poll timeout is
-// what bounds the delay before a sample is read.
-func Watermark(size int) int { return size / 16 }
+// openInterrupt creates the two epoll sets and the eventfd in both.
+func (r *Reader) openInterrupt() (err error) {
+	if r.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return fmt.Errorf("epoll: %w", err)
+	}
+	if r.idlefd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return fmt.Errorf("epoll: %w", err)
+	}
+	if r.intrfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return fmt.Errorf("eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: interruptKey}
+	for _, set := range []int{r.epfd, r.idlefd} {
+		if err := unix.EpollCtl(set, unix.EPOLL_CTL_ADD, r.intrfd, &ev); err != nil {
+			return fmt.Errorf("epoll add: %w", err)
+		}
+	}
+	return nil
+}
 
-// Poll waits up to timeoutMs for a ring to reach its watermark, then reads
-// every ring empty.
-// sample gets each raw sample, valid only during the call; lost gets the
-// counts of samples the kernel dropped because a ring was full.
-func (r *Reader) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) error {
+// Interrupt ends the current Wait and makes every later one return at
+// once: the caller is stopping. Safe from any goroutine.
+func (r *Reader) Interrupt() {
+	r.intrMu.Lock()
+	defer r.intrMu.Unlock()
+	if r.intrfd >= 0 {
+		one := [8]byte{1}
+		_, _ = unix.Write(r.intrfd, one[:])
+	}
+}
+
+// Wait returns when samples are waiting to be read, after at most
+// timeoutMs (negative: no limit), or at once after Interrupt. After a read
+// that found samples it first lets more arrive, for up to Batch; less if
+// the fullest ring would pass a quarter of its size before that, at the
+// rate it filled last time. Only reads in quick succession start a batch:
+// at a low rate each sample wakes it, and its row is shown at once.
+func (r *Reader) Wait(timeoutMs int) error {
+	if d := r.batchLeft(time.Now()); d > 0 {
+		_, err := unix.EpollWait(r.idlefd, r.ready[:1], int((d+time.Millisecond-1)/time.Millisecond))
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("epoll_wait: %w", err)
+		}
+		return nil
+	}
 	_, err := unix.EpollWait(r.epfd, r.ready, timeoutMs)
 	if err != nil && err != unix.EINTR {
 		return fmt.Errorf("epoll_wait: %w", err)
 	}
-	// Every ring is read, not only the ready ones: after a timeout none is
-	// ready, yet samples (and loss records) below the watermark wait.
-	for _, rg := range r.rings {
-		r.drain(rg, sample, lost)
-	}
 	return nil
+}
+
+// batchLeft is how long Wait should still let samples build up.
+func (r *Reader) batchLeft(now time.Time) time.Duration {
+	if !r.busy || len(r.rings) == 0 {
+		return 0
+	}
+	batch := r.Batch
+	if r.perBatch > 0 {
+		// Time for the fullest ring to reach a quarter of its size at
+		// the rate it filled since the read before.
+		quarter := uint64(len(r.rings[0].data)) / 4
+		if fill := time.Duration(float64(r.Batch) * float64(quarter) / float64(r.perBatch)); fill < batch {
+			batch = fill
+		}
+	}
+	return r.lastRead.Add(batch).Sub(now)
+}
+
+// Poll waits (Wait) up to timeoutMs, then reads every ring empty.
+// sample gets each raw sample, valid only during the call; lost gets the
+// counts of samples the kernel dropped because a ring was full.
+func (r *Reader) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) error {
+	if timeoutMs != 0 {
+		if err := r.Wait(timeoutMs); err != nil {
+			return err
+		}
+	}
+	r.Drain(sample, lost)
+	return nil
+}
+
+// Drain reads every ring empty without waiting.
+func (r *Reader) Drain(sample func([]byte), lost func(uint64)) {
+	var peak uint64
+	for _, rg := range r.rings {
+		if n := r.drain(rg, sample, lost); n > peak {
+			peak = n
+		}
+	}
+	if peak > 0 {
+		r.noteRead(peak, time.Now())
+	}
+}
+
+// noteRead records a read that found samples, peak bytes in the fullest
+// ring, for the pacing of the next Wait.
+func (r *Reader) noteRead(peak uint64, now time.Time) {
+	gap := now.Sub(r.lastRead)
+	r.busy = !r.lastRead.IsZero() && gap <= 2*r.Batch
+	r.perBatch = 0
+	if r.busy {
+		r.perBatch = uint64(float64(peak) * float64(r.Batch) / float64(max(gap, time.Millisecond)))
+	}
+	r.lastRead = now
 }
 
 // Record types and header size, from linux/perf_event.h.
@@ -129,9 +235,11 @@ const (
 	headerSize   = 8
 )
 
-func (r *Reader) drain(rg *ring, sample func([]byte), lost func(uint64)) {
+// drain reads one ring empty and returns how many bytes it held.
+func (r *Reader) drain(rg *ring, sample func([]byte), lost func(uint64)) uint64 {
 	head := atomic.LoadUint64(&rg.meta.Data_head)
 	tail := rg.meta.Data_tail
+	held := head - tail
 	size := uint64(len(rg.data))
 	for tail < head {
 		rec := r.record(rg.data, tail, size)
@@ -156,6 +264,7 @@ func (r *Reader) drain(rg *ring, sample func([]byte), lost func(uint64)) {
 		tail += uint64(len(rec))
 	}
 	atomic.StoreUint64(&rg.meta.Data_tail, head)
+	return held
 }
 
 // record returns the record at tail, copied into scratch if it wraps
@@ -187,9 +296,13 @@ func (r *Reader) Close() {
 		unix.Close(rg.fd)
 	}
 	r.rings = nil
-	if r.epfd >= 0 {
-		unix.Close(r.epfd)
-		r.epfd = -1
+	r.intrMu.Lock()
+	defer r.intrMu.Unlock()
+	for _, fd := range []*int{&r.epfd, &r.idlefd, &r.intrfd} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
 	}
 }
 

@@ -84,8 +84,16 @@ func (s *finite) Poll(_ int, sample func([]byte), _ func(uint64)) error {
 // fills it and blocks; Abandon then counts, exactly, every event the pipe
 // did not take (queued rows and what was still in the source), so that
 // rows in the pipe + unprinted == events made. A loss report in the output
-// is not a row and is not counted.
+// is not a row and is not counted. Batches of 1,000 block between
+// batches; one batch of them all blocks in its middle, with the rest of it
+// neither queued nor printed.
 func TestAbandonCountsUnprinted(t *testing.T) {
+	for _, perPoll := range []int{1000, 50000} {
+		t.Run(strconv.Itoa(perPoll)+"_per_poll", func(t *testing.T) { abandonCounts(t, perPoll) })
+	}
+}
+
+func abandonCounts(t *testing.T, perPoll int) {
 	const total = 50000 // "pid 7\n": 300 kB, several pipes full
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -93,7 +101,7 @@ func TestAbandonCountsUnprinted(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	src := &finite{left: total, perPoll: 1000, polled: make(chan struct{})}
+	src := &finite{left: total, perPoll: perPoll, polled: make(chan struct{})}
 	s := New(src, w, Options{
 		Header: "HEADER\n",
 		Format: func(e *event.Event) string { return "pid " + strconv.Itoa(int(e.PID)) + "\n" },

@@ -54,12 +54,25 @@ type Options struct {
 // ErrOutputClosed means the reader of the output went away (EPIPE).
 var ErrOutputClosed = errors.New("output closed")
 
-// PollMs is the poll cycle: output is flushed at least this often, and a
-// stop request is noticed within it. The perf rings wake the reader only
-// once a batch has built up (perfbuf.Watermark), so at low rates this is
-// the display delay: at most 50 ms, below what a user notices, at a cost of
-// 20 idle wake-ups a second.
+// PollMs is the poll cycle of a Source that cannot wait on its own
+// (not a Waiter): output is flushed at least this often, and a stop
+// request is noticed within it.
 const PollMs = 50
+
+// IdleMs bounds a Waiter's wait while nothing happens: a stop interrupts
+// it, so this only keeps the loss counts read at least once a second.
+const IdleMs = 1000
+
+// Waiter is a Source that waits for samples itself, paced as it sees fit
+// (perfbuf.Reader: at once at low rates, in batches under load). Run then
+// waits without holding the stream's lock, and polls with a zero timeout.
+type Waiter interface {
+	// Wait returns when samples wait, after at most timeoutMs, or at
+	// once after Interrupt.
+	Wait(timeoutMs int) error
+	// Interrupt ends the current Wait and every later one (stopping).
+	Interrupt()
+}
 
 // Stream copies a source's events to an output. Run does the copying;
 // Abandon, from another goroutine, stops it even while a write to the
@@ -82,6 +95,11 @@ type Stream struct {
 	// meter's count of lines delivered they give the rows not printed.
 	queued uint64
 	others []uint64
+
+	// The events of the cycle being emitted, and how many of them emit
+	// has queued or skipped: a write that blocks mid-batch leaves the
+	// rest in the batch, neither queued nor printed (Abandon counts them).
+	batchLen, emitted uint64
 
 	// Used by the Run goroutine only.
 	err     error         // first write error: stop at the end of the cycle
@@ -114,9 +132,30 @@ func (s *Stream) Run(ctx context.Context) (Stats, error) {
 			return Stats{}, ErrOutputClosed
 		}
 	}
+	waiter, _ := s.src.(Waiter)
+	if waiter != nil {
+		// The stop interrupts the wait; never after Run has returned,
+		// when the caller may have closed the source.
+		ran, watched := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(watched)
+			select {
+			case <-ctx.Done():
+				waiter.Interrupt()
+			case <-ran:
+			}
+		}()
+		defer func() { close(ran); <-watched }()
+	}
 	for {
-		stopping := ctx.Err() != nil
 		timeout := PollMs
+		if waiter != nil && ctx.Err() == nil && !s.isAbandoned() {
+			if err := waiter.Wait(IdleMs); err != nil {
+				return s.Stats(), err
+			}
+			timeout = 0
+		}
+		stopping := ctx.Err() != nil
 		if stopping {
 			timeout = 0
 			// Whatever the probes emit after the last read would be
@@ -151,8 +190,16 @@ func (s *Stream) Run(ctx context.Context) (Stats, error) {
 	}
 }
 
+// isAbandoned reports whether Abandon was called.
+func (s *Stream) isAbandoned() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.abandoned
+}
+
 // Abandon stops Run from polling again and returns what it counted. It
-// waits only for a poll in progress (at most PollMs), never for a write.
+// waits only for a poll in progress (a Waiter's takes no time; others at
+// most PollMs), never for a write.
 // What is still in the rings is read and counted as unprinted, with the
 // rows queued but not delivered: stop the source's producer first.
 func (s *Stream) Abandon() Stats {
@@ -171,7 +218,7 @@ func (s *Stream) Abandon() Stats {
 		}
 	}
 	s.reconcile()
-	s.st.Unprinted = left + s.undelivered()
+	s.st.Unprinted = left + s.undelivered() + s.batchLen - s.emitted
 	return s.st
 }
 
@@ -190,8 +237,9 @@ func (s *Stream) undelivered() uint64 {
 	return n
 }
 
-// put queues text for the output; row says whether it is an event's row.
-// Rows are counted by line, so that Abandon knows which got through.
+// put queues text for the output; row says whether it is an event's row
+// (of the batch being emitted). Rows are counted by line, so that Abandon
+// knows which got through.
 func (s *Stream) put(text string, row bool) {
 	if s.err != nil {
 		return
@@ -211,6 +259,9 @@ func (s *Stream) put(text string, row bool) {
 		}
 	}
 	s.queued += lines
+	if row {
+		s.emitted++
+	}
 	s.mu.Unlock()
 	if _, err := s.w.WriteString(text); err != nil {
 		s.err = ErrOutputClosed
@@ -265,7 +316,7 @@ func (s *Stream) sample(raw []byte) {
 }
 
 // Stats returns what the stream has counted so far. It may wait for a
-// poll in progress (at most PollMs).
+// poll in progress (as Abandon).
 func (s *Stream) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,12 +331,19 @@ func (s *Stream) emit() {
 	}
 	s.pending = s.pending[:0]
 	slices.SortStableFunc(s.batch, func(a, b event.Event) int { return cmp.Compare(a.TsNs, b.TsNs) })
+	s.mu.Lock()
+	s.batchLen, s.emitted = uint64(len(s.batch)), 0
+	s.mu.Unlock()
 	for i := range s.batch {
 		if s.err != nil {
 			break
 		}
 		if line := s.opt.Format(&s.batch[i]); line != "" {
 			s.put(line, true)
+		} else {
+			s.mu.Lock()
+			s.emitted++ // not meant to be shown: not lost either
+			s.mu.Unlock()
 		}
 	}
 	s.batch = s.batch[:0]

@@ -40,26 +40,37 @@ type KernelStats struct {
 // Stats reads the BPF programs' own counters.
 func (t *Tracer) Stats() (KernelStats, error) {
 	var ks KernelStats
-	m, err := t.mod.GetMap(mapStats)
-	if err != nil {
-		return ks, fmt.Errorf("stats map: %w", err)
-	}
-	for slot, dst := range map[uint32]*uint64{
-		statKprobeEntry:  &ks.KprobeEntries,
-		statKretprobe:    &ks.Kretprobes,
-		statOutputFail:   &ks.OutputFailures,
-		statInflightFull: &ks.InflightFull,
-		statOutcomeFull:  &ks.OutcomeFull,
-		statCountFull:    &ks.CountFull,
+	for _, f := range []struct {
+		slot uint32
+		dst  *uint64
+	}{
+		{statKprobeEntry, &ks.KprobeEntries},
+		{statKretprobe, &ks.Kretprobes},
+		{statOutputFail, &ks.OutputFailures},
+		{statInflightFull, &ks.InflightFull},
+		{statOutcomeFull, &ks.OutcomeFull},
+		{statCountFull, &ks.CountFull},
 	} {
-		key := slot
-		b, err := m.GetValue(unsafe.Pointer(&key))
+		n, err := t.stat(f.slot)
 		if err != nil {
-			return ks, fmt.Errorf("read stats slot %d: %w", slot, err)
+			return ks, err
 		}
-		*dst = binary.LittleEndian.Uint64(b)
+		*f.dst = n
 	}
 	return ks, nil
+}
+
+// stat reads one slot of the stats map.
+func (t *Tracer) stat(slot uint32) (uint64, error) {
+	m, err := t.mod.GetMap(mapStats)
+	if err != nil {
+		return 0, fmt.Errorf("stats map: %w", err)
+	}
+	b, err := m.GetValue(unsafe.Pointer(&slot))
+	if err != nil {
+		return 0, fmt.Errorf("read stats slot %d: %w", slot, err)
+	}
+	return binary.LittleEndian.Uint64(b), nil
 }
 
 // Pending returns how many traced connects are still waiting for their
@@ -86,7 +97,5 @@ func (t *Tracer) Pending() (uint64, error) {
 
 // Dropped returns how many samples the BPF programs could not write to the
 // perf buffer (stream.Dropper).
-func (t *Tracer) Dropped() (uint64, error) {
-	ks, err := t.Stats()
-	return ks.OutputFailures, err
-}
+// It is read after every poll: one slot, one system call.
+func (t *Tracer) Dropped() (uint64, error) { return t.stat(statOutputFail) }

@@ -463,6 +463,18 @@ func (t *Tracer) Poll(timeoutMs int, sample func([]byte), lost func(uint64)) err
 	return t.rd.Poll(timeoutMs, sample, lost)
 }
 
+// Wait returns when samples wait to be read, after at most timeoutMs, or
+// at once after Interrupt (perfbuf.Reader.Wait: it paces reads under
+// load).
+func (t *Tracer) Wait(timeoutMs int) error { return t.rd.Wait(timeoutMs) }
+
+// Interrupt ends the current Wait and every later one.
+func (t *Tracer) Interrupt() {
+	if t.rd != nil {
+		t.rd.Interrupt()
+	}
+}
+
 // Detach stops the probes: after it no new event or count arrives, so the
 // rings can be drained and the counters read knowing nothing follows.
 func (t *Tracer) Detach() {
