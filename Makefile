@@ -78,7 +78,7 @@ GOTEST_STATIC  := -tags netgo,osusergo -ldflags '-extldflags "-static"'
 STATICCHECK ?= v0.8.2
 
 .PHONY: install uninstall install-files deb dist pkg-check setup-pkg setup-prometheus
-.PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak bench-arm64 vagrant-validate clean
+.PHONY: FORCE all setup setup-vm setup-bench bpf build build-arm64 run test test-unit test-isolated fresh-debian-check lint vmtest vmtest-arm64 kernels e2e-bin fuzz check bench bench-smoke bench-soak bench-arm64 vagrant-validate unit-check clean
 all: build
 
 setup:
@@ -211,6 +211,10 @@ bench-arm64: build-arm64 setup-bench
 vagrant-validate:
 	@scripts/setup.sh --vagrant
 	vagrant validate --ignore-provider
+
+# The .deb's tcpconnect-metrics.service under systemd in the bookworm box (qemu TCG); see scripts/unit-check.sh.
+unit-check:
+	scripts/unit-check.sh
 
 # `vagrant up` for real under libvirt (TCG here): the Debian boxes, built
 # locally and cached (scripts/build-box.sh), then a pass/fail table; see

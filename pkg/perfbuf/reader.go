@@ -45,14 +45,22 @@ type Reader struct {
 	// Batch bounds the wait for more samples after a read that found
 	// some: the display delay under load.
 	Batch    time.Duration
-	lastRead time.Time // the last read that found samples
-	busy     bool      // it came within 2*Batch of the one before
-	perBatch uint64    // bytes the fullest ring gained per Batch, then
+	lastRead time.Time     // the last read that found samples
+	busy     bool          // it came within 2*Batch of the one before
+	wait     time.Duration // how long the next read waits, when busy
 }
 
 // DefaultBatch is a user's threshold of "at once", and 20 wake-ups a
 // second under load.
 const DefaultBatch = 50 * time.Millisecond
+
+// A burst's first wait, and the shortest: the wait grows from it while the
+// rings stay nearly empty at each read, so a rate estimate made from a
+// couple of samples never lets a fast burst fill a ring.
+const (
+	firstWait = 2 * time.Millisecond
+	minWait   = time.Millisecond
+)
 
 // interruptKey marks the eventfd in the epoll sets: ring indexes are >= 0.
 const interruptKey = -1
@@ -153,11 +161,14 @@ func (r *Reader) Interrupt() {
 }
 
 // Wait returns when samples are waiting to be read, after at most
-// timeoutMs (negative: no limit), or at once after Interrupt. After a read
-// that found samples it first lets more arrive, for up to Batch; less if
-// the fullest ring would pass a quarter of its size before that, at the
-// rate it filled last time. Only reads in quick succession start a batch:
-// at a low rate each sample wakes it, and its row is shown at once.
+// timeoutMs (negative: no limit), or at once after Interrupt. Only reads
+// in quick succession start a batch: at a low rate each sample wakes it,
+// and its row is shown at once. In a burst it first lets samples build up,
+// for a wait that starts at 2 ms, doubles while the fullest ring holds
+// under 1/16 of its size at each read, halves when it held over 1/8, never
+// passes the time that ring takes to fill 1/8 at the rate it filled last
+// time, and is at most Batch: 7/8 of every ring stay free for a reader
+// that gets no CPU for a while.
 func (r *Reader) Wait(timeoutMs int) error {
 	if d := r.batchLeft(time.Now()); d > 0 {
 		_, err := unix.EpollWait(r.idlefd, r.ready[:1], int((d+time.Millisecond-1)/time.Millisecond))
@@ -175,19 +186,10 @@ func (r *Reader) Wait(timeoutMs int) error {
 
 // batchLeft is how long Wait should still let samples build up.
 func (r *Reader) batchLeft(now time.Time) time.Duration {
-	if !r.busy || len(r.rings) == 0 {
+	if !r.busy {
 		return 0
 	}
-	batch := r.Batch
-	if r.perBatch > 0 {
-		// Time for the fullest ring to reach a quarter of its size at
-		// the rate it filled since the read before.
-		quarter := uint64(len(r.rings[0].data)) / 4
-		if fill := time.Duration(float64(r.Batch) * float64(quarter) / float64(r.perBatch)); fill < batch {
-			batch = fill
-		}
-	}
-	return r.lastRead.Add(batch).Sub(now)
+	return r.lastRead.Add(r.wait).Sub(now)
 }
 
 // Poll waits (Wait) up to timeoutMs, then reads every ring empty.
@@ -216,16 +218,31 @@ func (r *Reader) Drain(sample func([]byte), lost func(uint64)) {
 	}
 }
 
-// noteRead records a read that found samples, peak bytes in the fullest
-// ring, for the pacing of the next Wait.
-func (r *Reader) noteRead(peak uint64, now time.Time) {
+// noteRead records a read that found samples, held bytes in the fullest
+// ring, and sets the pacing of the next Wait.
+func (r *Reader) noteRead(held uint64, now time.Time) {
 	gap := now.Sub(r.lastRead)
+	wasBusy := r.busy
 	r.busy = !r.lastRead.IsZero() && gap <= 2*r.Batch
-	r.perBatch = 0
-	if r.busy {
-		r.perBatch = uint64(float64(peak) * float64(r.Batch) / float64(max(gap, time.Millisecond)))
-	}
 	r.lastRead = now
+	if !r.busy || len(r.rings) == 0 {
+		return
+	}
+	target := uint64(len(r.rings[0].data)) / 8
+	switch {
+	case !wasBusy:
+		r.wait = firstWait
+	case held > target:
+		r.wait /= 2
+	case held < target/2:
+		r.wait *= 2
+	}
+	if gap > 0 && held > 0 {
+		if fill := time.Duration(float64(gap) * float64(target) / float64(held)); fill < r.wait {
+			r.wait = fill
+		}
+	}
+	r.wait = min(max(r.wait, minWait), r.Batch)
 }
 
 // Record types and header size, from linux/perf_event.h.

@@ -50,41 +50,52 @@ func TestRecordWraps(t *testing.T) {
 	}
 }
 
-// TestPacing: a sample after a quiet spell is read at once; reads in quick
-// succession start batches of Batch, shorter when the fullest ring would
-// pass a quarter of its size first.
+// TestPacing: a sample after a quiet spell is read at once; in a burst
+// the wait starts short and doubles while the rings stay nearly empty, up
+// to Batch; a fast fill halves it, and caps it at the time the fullest ring
+// takes to reach 1/8 of its size.
 func TestPacing(t *testing.T) {
-	const ringSize = 256 << 10
+	const ringSize = 256 << 10 // 1/8: 32 KiB
 	r := &Reader{Batch: 50 * time.Millisecond, rings: []*ring{{data: make([]byte, ringSize)}}}
-	t0 := time.Unix(1000, 0)
-	if d := r.batchLeft(t0); d != 0 {
+	now := time.Unix(1000, 0)
+	read := func(held uint64, after time.Duration) time.Duration {
+		now = now.Add(after)
+		r.noteRead(held, now)
+		return r.batchLeft(now)
+	}
+	if d := r.batchLeft(now); d != 0 {
 		t.Fatalf("before any read: wait %v, want 0", d)
 	}
-	r.noteRead(120, t0)
-	if d := r.batchLeft(t0.Add(time.Millisecond)); d != 0 {
+	if d := read(120, 0); d != 0 {
 		t.Errorf("after a first read: wait %v, want 0 (a lone sample is not a burst)", d)
 	}
-	// 1 s later: still a low rate, one wake-up per sample.
-	r.noteRead(120, t0.Add(time.Second))
-	if d := r.batchLeft(t0.Add(time.Second + time.Millisecond)); d != 0 {
+	if d := read(120, time.Second); d != 0 {
 		t.Errorf("1 sample/s: wait %v, want 0", d)
 	}
-	// 10 ms later: a burst; the next read waits out the batch.
-	t1 := t0.Add(time.Second + 10*time.Millisecond)
-	r.noteRead(120, t1)
-	if d := r.batchLeft(t1.Add(5 * time.Millisecond)); d != 45*time.Millisecond {
-		t.Errorf("in a burst: wait %v, want the rest of the 50 ms batch", d)
+	// 100/s: a burst starts at 2 ms and grows to the 50 ms batch.
+	for i, want := range []time.Duration{2, 4, 8, 16, 32, 50, 50} {
+		if d := read(120, 10*time.Millisecond); d != want*time.Millisecond {
+			t.Errorf("100/s, read %d: wait %v, want %v", i+2, d, want*time.Millisecond)
+		}
 	}
-	// A ring that gained 32 KiB in 10 ms reaches 64 KiB (a quarter) in
-	// 20 ms: the batch shrinks to that.
-	t2 := t1.Add(10 * time.Millisecond)
-	r.noteRead(32<<10, t2)
-	if d := r.batchLeft(t2); d != 20*time.Millisecond {
-		t.Errorf("fast fill: wait %v, want 20ms", d)
+	// A fast fill: 64 KiB in 10 ms would reach 32 KiB in 5 ms.
+	if d := read(64<<10, 10*time.Millisecond); d != 5*time.Millisecond {
+		t.Errorf("64 KiB in 10 ms: wait %v, want 5ms", d)
 	}
-	// After a quiet spell longer than two batches, at once again.
-	r.noteRead(120, t2.Add(time.Second))
-	if d := r.batchLeft(t2.Add(time.Second)); d != 0 {
+	// 24 KiB (between 1/16 and 1/8) in those 5 ms: the wait holds.
+	if d := read(24<<10, 5*time.Millisecond); d != 5*time.Millisecond {
+		t.Errorf("24 KiB in 5 ms: wait %v, want 5ms", d)
+	}
+	// Never under a millisecond, however fast.
+	if d := read(200<<10, time.Millisecond); d != time.Millisecond {
+		t.Errorf("200 KiB in 1 ms: wait %v, want 1ms", d)
+	}
+	// After a quiet spell longer than two batches, at once again, and a
+	// new burst starts from 2 ms.
+	if d := read(120, time.Second); d != 0 {
 		t.Errorf("after a quiet spell: wait %v, want 0", d)
+	}
+	if d := read(120, 10*time.Millisecond); d != 2*time.Millisecond {
+		t.Errorf("a new burst: wait %v, want 2ms", d)
 	}
 }
