@@ -15,17 +15,19 @@
 # so the cached .box is only read. Over ssh (a free localhost port forwarded
 # to the guest's port 22) it then:
 #   - installs the .deb with dpkg -i (no apt: the package depends on
-#     nothing) and checks that installing neither enables nor starts it;
+#     nothing), checks that installing neither enables nor starts it, and
+#     runs systemd-analyze verify on the installed unit;
 #   - systemctl enable --now tcpconnect-metrics: the service is active, the
 #     tracer's BPF programs are loaded (bpftool, else /proc/kallsyms) and
 #     http://127.0.0.1:9464/metrics answers (curl, wget, or bash's /dev/tcp
 #     in the guest: nothing is installed in it);
-#   - the hardening is in effect: systemctl show's CapabilityBoundingSet,
-#     NoNewPrivileges and ProtectSystem, and the main process's CapBnd,
-#     CapEff, NoNewPrivs, Seccomp and read-only root in /proc;
+#   - the hardening is in effect: systemctl show's CapabilityBoundingSet
+#     (the unit's), NoNewPrivileges and ProtectSystem, and in /proc the main
+#     process's CapBnd (the unit's set), CapEff, CapPrm, CapAmb, NoNewPrivs,
+#     Seccomp, and its read-only root;
 #   - real connects in the guest (127.0.0.1 on a closed port and on sshd's
 #     port 22, the same on ::1) raise tcpconnect_connects_total of each
-#     family by at least the number made;
+#     family by at least the number made, with no loss counted meanwhile;
 #   - systemctl stop ends it within TimeoutStopSec without a kill
 #     (Result=success, exit status 0, no SIGKILL in the journal), and the
 #     journal holds the process's exit report. The shipped unit runs
@@ -102,10 +104,20 @@ if [ $# -gt 1 ]; then
 elif [ $# -eq 1 ]; then
 	deb=$1
 	[ -r "$deb" ] || die "no $deb"
-else
+fi
+# deb_unit_stale DEB: whether DEB's unit is not contrib's, as make
+# install-files rewrites it for the .deb.
+deb_unit_stale() {
+	! cmp -s <(dpkg-deb --fsys-tarfile "$1" | tar -xOf - "./lib/systemd/system/$unit.service") \
+		<(sed -e 's|^ExecStart=/usr/sbin/tcpconnect |ExecStart=/usr/sbin/tcpconnect-libbpfgo |' \
+			-e 's|^Documentation=man:tcpconnect(8)$|Documentation=man:tcpconnect-libbpfgo(8)|' "contrib/$unit.service")
+}
+if [ $# -eq 0 ]; then
 	deb=dist/tcpv4connect_$(scripts/version.sh)_amd64.deb
-	if [ ! -r "$deb" ]; then
-		log "no $deb: make deb"
+	# A dirty tree's .deb keeps its name across edits: one whose unit is
+	# not contrib's is as good as missing.
+	if [ ! -r "$deb" ] || deb_unit_stale "$deb"; then
+		log "no $deb with contrib/$unit.service: make deb"
 		make deb >&2 || die "make deb failed"
 		[ -r "$deb" ] || die "make deb did not make $deb"
 	fi
@@ -128,7 +140,7 @@ rm -f "$out"/*.txt "$out"/*.log
 rows=() nfail=0
 # row NAME PASS|FAIL|INFO DETAIL
 row() {
-	rows+=("$(printf '%-32s %-4s %s' "$1" "$2" "$3")")
+	rows+=("$(printf '%-36s %-4s %s' "$1" "$2" "$3")")
 	[ "$2" != FAIL ] || nfail=$((nfail + 1))
 	log "$2 $1: $3"
 }
@@ -140,19 +152,20 @@ check() {
 }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 
-boot_secs='' active_ms='' metrics_ms='' capbnd='' attach='' stop_ms_shipped='' stop_ms=''
+boot_secs='' active_ms='' metrics_ms='' capbnd='' attach='' stop_ms_shipped='' stop_ms='' exit_ms_shipped='' exit_ms=''
 before4='' after4='' made4='' before6='' after6='' made6='' report_shipped='' report_verbose=''
 # finish: the table, then the exit status (non-zero if a check failed).
 finish() {
 	local wall
 	wall=$(secs "$t_start" "$(date +%s.%N)")
 	{
-		printf '%-32s %-4s %s\n' CHECK RES DETAIL
+		printf '%-36s %-4s %s\n' CHECK RES DETAIL
 		printf '%s\n' "${rows[@]}"
 		echo
 		echo "Figures: boot ${boot_secs:-?}s; enable --now: active ${active_ms:-?} ms, serving ${metrics_ms:-?} ms;" \
 			"connects_total ipv4 ${before4:-?} -> ${after4:-?} for ${made4:-?} made, ipv6 ${before6:-?} -> ${after6:-?}" \
-			"for ${made6:-?} made; stop ${stop_ms_shipped:-?} ms (the -v run: ${stop_ms:-?} ms); CapBnd ${capbnd:-?};" \
+			"for ${made6:-?} made; systemctl stop ${stop_ms_shipped:-?} ms, SIGTERM to exit ${exit_ms_shipped:-?} ms" \
+			"(the -v run: ${stop_ms:-?} ms, ${exit_ms:-?} ms); CapBnd ${capbnd:-?};" \
 			"attach mode ${attach:-?}."
 		echo "Exit report, shipped unit: ${report_shipped:-(no lines)}"
 		echo "Exit report, -v drop-in:   ${report_verbose:-(no lines)}"
@@ -412,11 +425,14 @@ if g 'sudo dpkg -i /tmp/tcpv4connect.deb' >"$out/dpkg.txt"; then
 else
 	fatal "dpkg -i" "see $out/dpkg.txt and $out/guest.log"
 fi
+if deb_unit_stale "$deb"; then
+	row "the .deb's unit is contrib's" INFO "no: $deb holds another version of contrib/$unit.service"
+fi
 exec_start=$(g "sed -n 's/^ExecStart=//p' /lib/systemd/system/$unit.service")
 state=$(g "systemctl is-enabled $unit; systemctl is-active $unit; true" | paste -sd/ -)
 check "unit installed, not enabled" "ExecStart=$exec_start; $state" \
 	test "$state" = disabled/inactive -a "${exec_start%% *}" = /usr/sbin/tcpconnect-libbpfgo
-g "sudo systemd-analyze verify $unit.service 2>&1; true" >"$out/verify.txt"
+g "sudo systemd-analyze verify --man=no $unit.service 2>&1; true" >"$out/verify.txt"
 check "systemd-analyze verify" "$(head -c 300 "$out/verify.txt" | paste -sd' ' - | sed 's/^$/no warnings/')" test ! -s "$out/verify.txt"
 snapshot baseline
 
@@ -449,17 +465,37 @@ main_pid=$(g "systemctl show -p MainPID --value $unit")
 show=$(g "systemctl show -p SubState,NRestarts $unit" | sort | paste -sd' ' -)
 check "running, no restarts" "MainPID $main_pid; $show" test "$show" = "NRestarts=0 SubState=running" -a "$main_pid" -gt 0
 
-# Hardening, as systemd sees it and in the process itself.
+# Hardening, as systemd sees it and in the process itself, against the
+# installed unit's CapabilityBoundingSet lines (several lines add up).
+want_caps=$(g "sed -n 's/^CapabilityBoundingSet=//p' /lib/systemd/system/$unit.service" | tr ' ' '\n' | tr '[:upper:]' '[:lower:]' |
+	grep . | sort -u | paste -sd' ' -)
+shown_caps=$(g "systemctl show -p CapabilityBoundingSet --value $unit" | tr ' ' '\n' | grep . | sort -u | paste -sd' ' -)
 hard=$(g "systemctl show -p CapabilityBoundingSet,NoNewPrivileges,ProtectSystem $unit" | sort | paste -sd' ' -)
 check "hardening: systemctl show" "$hard" \
-	test "$hard" = "CapabilityBoundingSet=cap_bpf cap_perfmon NoNewPrivileges=yes ProtectSystem=strict"
+	test "$shown_caps" = "$want_caps" -a -n "$want_caps" -a "${hard#* NoNewPrivileges=}" = "yes ProtectSystem=strict"
+# The capability names by bit number (linux/capability.h).
+cap_table=(chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap linux_immutable
+	net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner sys_module sys_rawio sys_chroot
+	sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource sys_time sys_tty_config mknod lease
+	audit_write audit_control setfcap mac_override mac_admin syslog wake_alarm block_suspend audit_read
+	perfmon bpf checkpoint_restore)
+# cap_names HEX: the names of the capabilities in a /proc/PID/status mask.
+cap_names() {
+	local mask=$((16#$1)) i
+	for i in "${!cap_table[@]}"; do
+		if (((mask >> i) & 1)); then echo "cap_${cap_table[$i]}"; fi
+	done
+	if ((mask >> ${#cap_table[@]})); then echo "unknown_bits"; fi
+	return 0
+}
 g "sudo cat /proc/$main_pid/status" >"$out/status.txt" || true
 field() { awk -v k="$1:" '$1 == k {print $2}' "$out/status.txt"; }
 capbnd=$(field CapBnd)
-status="CapBnd $capbnd CapEff $(field CapEff) CapPrm $(field CapPrm) CapAmb $(field CapAmb) NoNewPrivs $(field NoNewPrivs) Seccomp $(field Seccomp)"
-# CAP_PERFMON is bit 38, CAP_BPF bit 39: 0xc000000000.
+bnd_caps=$(cap_names "${capbnd:-0}" | sort -u | paste -sd' ' -)
+status="CapBnd $capbnd ($bnd_caps) CapEff $(field CapEff) CapPrm $(field CapPrm) CapAmb $(field CapAmb) NoNewPrivs $(field NoNewPrivs) Seccomp $(field Seccomp)"
 check "hardening: /proc/MainPID/status" "$status" \
-	test "$status" = "CapBnd 000000c000000000 CapEff 000000c000000000 CapPrm 000000c000000000 CapAmb 0000000000000000 NoNewPrivs 1 Seccomp 2"
+	test "$bnd_caps" = "$want_caps" -a "$(field CapEff) $(field CapPrm)" = "$capbnd $capbnd" -a \
+	"$(field CapAmb) $(field NoNewPrivs) $(field Seccomp)" = "0000000000000000 1 2"
 rootopts=$(g "sudo awk '\$5 == \"/\" {print \$6}' /proc/$main_pid/mountinfo | tail -n1" || true)
 check "ProtectSystem: / read-only" "options of / in its mount namespace: $rootopts" grep -qE '(^|,)ro(,|$)' <<<"$rootopts"
 
@@ -497,15 +533,24 @@ if [ "$made6" -gt 0 ]; then
 else
 	row "ipv6 connects counted" INFO "lo has no ::1 in the guest: not tried"
 fi
+# Losses while the connects above were made fail; losses from before (the
+# start) are shown.
+lost_sum() { awk '$1 ~ /^tcpconnect_lost_total/ {s += $2} END {printf "%d", s}' "$1"; }
 lost=$(awk '$1 ~ /^tcpconnect_lost_total/ && $2 != 0' "$out/metrics-after.txt" | paste -sd' ' -)
-check "no losses in the series" "${lost:-every tcpconnect_lost_total is 0}" test -z "$lost"
+if [ "$(lost_sum "$out/metrics-after.txt")" -gt "$(lost_sum "$out/metrics-before.txt")" ]; then
+	row "no losses in the series" FAIL "lost while the connects were made: $lost (before: $(lost_sum "$out/metrics-before.txt"))"
+elif [ -n "$lost" ]; then
+	row "no losses in the series" INFO "none while the connects were made; before them, at the start: $lost"
+else
+	row "no losses in the series" PASS "every tcpconnect_lost_total is 0"
+fi
 exposure=$(g "sudo systemd-analyze security --no-pager $unit 2>/dev/null | tail -n1" | sed 's/^→ //' || true)
 row "systemd-analyze security" INFO "${exposure:-n/a}"
 
 # ---------------------------------------------------------------------------
 # Stop.
-# stop_and_check LABEL: stops the unit and checks how it ended; sets stop_ms
-# and report (the process's journal lines that are exit report lines).
+# stop_and_check LABEL: stops the unit and checks how it ended; sets stop_ms,
+# exit_ms and report (the process's journal lines that are exit report lines).
 report=''
 stop_and_check() {
 	local label=$1 pid timeout_s show killed other
@@ -515,9 +560,13 @@ stop_and_check() {
 	timeout_s=$((${timeout_s:-0} / 1000000))
 	stop_ms=$(g "a=\$(date +%s%N); sudo systemctl stop $unit; b=\$(date +%s%N); echo \$(((b - a) / 1000000))")
 	show=$(g "systemctl show -p ActiveState,Result,ExecMainCode,ExecMainStatus $unit" | sort | paste -sd' ' -)
-	check "stop: clean exit ($label)" "${stop_ms} ms (TimeoutStopSec ${timeout_s}s); $show" \
-		test "$show" = "ActiveState=inactive ExecMainCode=1 ExecMainStatus=0 Result=success" -a "${stop_ms:-999999}" -lt $((timeout_s * 1000))
 	g "sudo journalctl --sync; sudo journalctl -u $unit --no-pager -o short-monotonic" >"$out/journal-$label.txt" || true
+	# From systemd's "Stopping" (SIGTERM sent) to "Deactivated" (the
+	# process gone), by the journal's monotonic clock.
+	exit_ms=$(sed -nE 's/^\[ *([0-9.]+)\] .*: (Stopping|tcpconnect-metrics.service: Deactivated successfully).*/\1 \2/p' "$out/journal-$label.txt" |
+		awk '$2 == "Stopping" {a = $1} $2 != "Stopping" {b = $1} END {if (a != "" && b != "") printf "%d", (b - a) * 1000}')
+	check "stop: clean exit ($label)" "systemctl stop took ${stop_ms} ms, the process ${exit_ms:-?} ms (TimeoutStopSec ${timeout_s}s); $show" \
+		test "$show" = "ActiveState=inactive ExecMainCode=1 ExecMainStatus=0 Result=success" -a "${stop_ms:-999999}" -lt $((timeout_s * 1000))
 	killed=$(grep -E "SIGKILL|[Kk]illing|timed out|Failed with result|core-dump" "$out/journal-$label.txt" | paste -sd'|' - || true)
 	check "journal: no kill ($label)" "${killed:-no SIGKILL, timeout or failure; $(grep -cE 'Deactivated successfully|Stopped ' "$out/journal-$label.txt" || true) stop lines}" \
 		test -z "$killed"
@@ -530,7 +579,7 @@ stop_and_check() {
 		test -z "$other"
 }
 stop_and_check shipped
-stop_ms_shipped=$stop_ms report_shipped=$(paste -sd'|' - <<<"$report")
+stop_ms_shipped=$stop_ms exit_ms_shipped=$exit_ms report_shipped=$(paste -sd'|' - <<<"$report")
 if [ -n "$report" ]; then
 	row "journal: exit report (shipped)" PASS "$report_shipped"
 else

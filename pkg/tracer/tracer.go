@@ -254,15 +254,17 @@ func openFlavour(cfg *Config, m Mode, flavour probeKind) (t *Tracer, err error) 
 			return t, err
 		}
 	}
-	if err := t.attach(m, want); err != nil {
-		return t, err
-	}
+	// The rings first: a connect between attach and their installation
+	// would fail to be written, and be counted as lost to a full buffer.
 	em, err := t.mod.GetMap(mapEvents)
 	if err != nil {
 		return t, fmt.Errorf("events map: %w", err)
 	}
 	if t.rd, err = perfbuf.Open(em, cfg.PerfPages); err != nil {
 		return t, fmt.Errorf("perf buffer: %w", explain(m, err))
+	}
+	if err := t.attach(m, want); err != nil {
+		return t, err
 	}
 	return t, nil
 }
