@@ -5,9 +5,6 @@ package main
 import (
 	"io"
 	"os"
-	"runtime/debug"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/tcpv4connect/tcpv4connect/pkg/cli"
 	"github.com/tcpv4connect/tcpv4connect/pkg/format"
@@ -57,17 +54,8 @@ func (o *options) Help() string {
 // Validate checks values that kong's types cannot.
 func (o *options) Validate() error { return o.Options.Validate() }
 
-// init trims memory before anything large is touched (bench/experiments/
-// memory.md has the figures). THP off: on kernels with THP "always" a
-// touched 2 MiB region of the Go heap or of libbpf's BTF parse may become
-// one huge page, which moved the peak in 2 MiB steps. GC at 50%: the heap
-// stays closer to the live data (a poll cycle's batch of events).
-func init() {
-	_ = unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0)
-	debug.SetGCPercent(50)
-}
-
 func main() {
+	cli.TuneRuntime()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
