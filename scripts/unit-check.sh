@@ -66,15 +66,8 @@ die() {
 	log "$*"
 	exit 1
 }
-# cannot_run REASON: fails under CI, skips elsewhere.
-cannot_run() {
-	if [ "${CI:-}" = true ]; then
-		log "cannot run under CI: $*"
-		exit 1
-	fi
-	log "skipped: $*"
-	exit 0
-}
+# shellcheck source=scripts/lib/cannot-run.sh
+. "$here/lib/cannot-run.sh"
 
 cmdline="scripts/unit-check.sh${*:+ $*}"
 t_start=$(date +%s.%N)

@@ -34,15 +34,8 @@ root=$(cd "$here/.." && pwd)
 cd "$root" || exit 2
 
 log() { echo "vagrant-test: $*" >&2; }
-# cannot_run REASON: fails under CI, skips elsewhere.
-cannot_run() {
-	if [ "${CI:-}" = true ]; then
-		log "cannot run under CI: $*"
-		exit 1
-	fi
-	log "skipped: $*"
-	exit 0
-}
+# shellcheck source=scripts/lib/cannot-run.sh
+. "$here/lib/cannot-run.sh"
 
 machines=("$@")
 [ ${#machines[@]} -gt 0 ] || machines=(debian11 debian12 debian13)
