@@ -33,36 +33,16 @@ var headerRE = regexp.MustCompile(`^\s*(TIME\S*\s+)?PID\s+COMM\s`)
 func toolByID(id string, paths map[string]string) (*tool, error) {
 	switch {
 	case strings.HasPrefix(id, "ours-"):
-		mode := strings.TrimPrefix(id, "ours-")
-		return &tool{
-			ID: id, Name: "tcpv4connect", Mode: mode,
-			Argv:      []string{paths["ours"], "--attach", mode},
-			Ready:     headerRE,
-			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
-			LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
-		}, nil
+		return ours(id, "tcpv4connect", paths["ours"], strings.TrimPrefix(id, "ours-")), nil
 	case strings.HasPrefix(id, "ourtcpconnect-"):
-		mode := strings.TrimPrefix(id, "ourtcpconnect-")
-		return &tool{
-			ID: id, Name: "tcpconnect (ours)", Mode: mode,
-			Argv:      []string{paths["tcpconnect"], "--attach", mode},
-			Ready:     headerRE,
-			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
-			LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
-		}, nil
+		return ours(id, "tcpconnect (ours)", paths["tcpconnect"], strings.TrimPrefix(id, "ourtcpconnect-")), nil
 	case strings.HasPrefix(id, "ourmetrics-"):
 		// Metrics mode as a host service runs it, with the rows kept so
 		// that the run is counted like the others: what it costs over
 		// ourtcpconnect-MODE is the per-event counting. A fixed
 		// loopback port that tests and peers leave alone.
-		mode := strings.TrimPrefix(id, "ourmetrics-")
-		return &tool{
-			ID: id, Name: "tcpconnect --metrics (ours)", Mode: mode,
-			Argv:      []string{paths["tcpconnect"], "--attach", mode, "--metrics", "127.0.0.1:19464"},
-			Ready:     headerRE,
-			Lost:      regexp.MustCompile(`^Lost (\d+) events`),
-			LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
-		}, nil
+		return ours(id, "tcpconnect --metrics (ours)", paths["tcpconnect"], strings.TrimPrefix(id, "ourmetrics-"),
+			"--metrics", "127.0.0.1:19464"), nil
 	case id == "libbpf-tools":
 		return &tool{
 			ID: id, Name: "libbpf-tools tcpconnect", Mode: "kprobe",
@@ -97,6 +77,17 @@ func toolByID(id string, paths map[string]string) (*tool, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown tool %q (ours-MODE, ourtcpconnect-MODE, ourmetrics-MODE, libbpf-tools, tcpconnlat, bcc, bpftrace)", id)
+}
+
+// ours is one of our commands in an attach mode, with extra arguments.
+func ours(id, name, bin, mode string, extra ...string) *tool {
+	return &tool{
+		ID: id, Name: name, Mode: mode,
+		Argv:      append([]string{bin, "--attach", mode}, extra...),
+		Ready:     headerRE,
+		Lost:      regexp.MustCompile(`^Lost (\d+) events`),
+		LostTotal: regexp.MustCompile(`(\d+) events lost in total`),
+	}
 }
 
 // withTracefs runs argv with tracefs at /sys/kernel/tracing, which

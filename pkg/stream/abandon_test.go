@@ -86,14 +86,18 @@ func (s *finite) Poll(_ int, sample func([]byte), _ func(uint64)) error {
 // rows in the pipe + unprinted == events made. A loss report in the output
 // is not a row and is not counted. Batches of 1,000 block between
 // batches; one batch of them all blocks in its middle, with the rest of it
-// neither queued nor printed.
+// neither queued nor printed. With every third event not meant to be
+// shown, those skipped are neither rows nor unprinted.
 func TestAbandonCountsUnprinted(t *testing.T) {
 	for _, perPoll := range []int{1000, 50000} {
-		t.Run(strconv.Itoa(perPoll)+"_per_poll", func(t *testing.T) { abandonCounts(t, perPoll) })
+		for _, skipEvery := range []int{0, 3} {
+			name := strconv.Itoa(perPoll) + "_per_poll_skip_" + strconv.Itoa(skipEvery)
+			t.Run(name, func(t *testing.T) { abandonCounts(t, perPoll, skipEvery) })
+		}
 	}
 }
 
-func abandonCounts(t *testing.T, perPoll int) {
+func abandonCounts(t *testing.T, perPoll, skipEvery int) {
 	const total = 50000 // "pid 7\n": 300 kB, several pipes full
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -102,9 +106,18 @@ func abandonCounts(t *testing.T, perPoll int) {
 	defer r.Close()
 	defer w.Close()
 	src := &finite{left: total, perPoll: perPoll, polled: make(chan struct{})}
+	var formatted uint64 // Format runs on Run's goroutine only
+	var skipped atomic.Uint64
 	s := New(src, w, Options{
 		Header: "HEADER\n",
-		Format: func(e *event.Event) string { return "pid " + strconv.Itoa(int(e.PID)) + "\n" },
+		Format: func(e *event.Event) string {
+			formatted++
+			if skipEvery > 0 && formatted%uint64(skipEvery) == 0 {
+				skipped.Add(1)
+				return ""
+			}
+			return "pid " + strconv.Itoa(int(e.PID)) + "\n"
+		},
 	})
 	go func() { _, _ = s.Run(context.Background()) }()
 	<-src.polled
@@ -132,8 +145,12 @@ func abandonCounts(t *testing.T, perPoll int) {
 	if rows == 0 || st.Unprinted == 0 {
 		t.Errorf("rows %d, unprinted %d: want both (the pipe holds less than the total)", rows, st.Unprinted)
 	}
-	if uint64(rows)+st.Unprinted != total {
-		t.Errorf("rows %d + unprinted %d = %d, want the %d events made", rows, st.Unprinted, uint64(rows)+st.Unprinted, total)
+	if skipEvery > 0 && skipped.Load() == 0 {
+		t.Error("no event was skipped: the case tests nothing")
+	}
+	if n := skipped.Load(); uint64(rows)+st.Unprinted+n != total {
+		t.Errorf("rows %d + unprinted %d + skipped %d = %d, want the %d events made",
+			rows, st.Unprinted, n, uint64(rows)+st.Unprinted+n, total)
 	}
 }
 

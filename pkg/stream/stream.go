@@ -100,6 +100,10 @@ type Stream struct {
 	// has queued or skipped: a write that blocks mid-batch leaves the
 	// rest in the batch, neither queued nor printed (Abandon counts them).
 	batchLen, emitted uint64
+	// Events skipped (Format gave "") since the last row, Run goroutine
+	// only: put adds them to emitted under the lock it takes anyway, so
+	// that skipping (every event, with -q) costs no lock.
+	skipped uint64
 
 	// Used by the Run goroutine only.
 	err     error         // first write error: stop at the end of the cycle
@@ -260,7 +264,8 @@ func (s *Stream) put(text string, row bool) {
 	}
 	s.queued += lines
 	if row {
-		s.emitted++
+		s.emitted += 1 + s.skipped
+		s.skipped = 0
 	}
 	s.mu.Unlock()
 	if _, err := s.w.WriteString(text); err != nil {
@@ -341,11 +346,16 @@ func (s *Stream) emit() {
 		if line := s.opt.Format(&s.batch[i]); line != "" {
 			s.put(line, true)
 		} else {
-			s.mu.Lock()
-			s.emitted++ // not meant to be shown: not lost either
-			s.mu.Unlock()
+			s.skipped++ // not meant to be shown: not lost either
 		}
 	}
+	if s.err == nil {
+		// The whole batch is queued: nothing of it is left to count.
+		s.mu.Lock()
+		s.batchLen, s.emitted = 0, 0
+		s.mu.Unlock()
+	}
+	s.skipped = 0
 	s.batch = s.batch[:0]
 }
 

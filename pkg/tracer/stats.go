@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"unsafe"
+
+	bpf "github.com/aquasecurity/libbpfgo"
 )
 
 // Slots of the BPF stats map, as STAT_* in c/tcpconnect.h.
@@ -40,6 +42,10 @@ type KernelStats struct {
 // Stats reads the BPF programs' own counters.
 func (t *Tracer) Stats() (KernelStats, error) {
 	var ks KernelStats
+	m, err := t.statsMap()
+	if err != nil {
+		return ks, err
+	}
 	for _, f := range []struct {
 		slot uint32
 		dst  *uint64
@@ -51,7 +57,7 @@ func (t *Tracer) Stats() (KernelStats, error) {
 		{statOutcomeFull, &ks.OutcomeFull},
 		{statCountFull, &ks.CountFull},
 	} {
-		n, err := t.stat(f.slot)
+		n, err := stat(m, f.slot)
 		if err != nil {
 			return ks, err
 		}
@@ -60,12 +66,17 @@ func (t *Tracer) Stats() (KernelStats, error) {
 	return ks, nil
 }
 
-// stat reads one slot of the stats map.
-func (t *Tracer) stat(slot uint32) (uint64, error) {
+// statsMap is the BPF programs' counters (STAT_* slots).
+func (t *Tracer) statsMap() (*bpf.BPFMap, error) {
 	m, err := t.mod.GetMap(mapStats)
 	if err != nil {
-		return 0, fmt.Errorf("stats map: %w", err)
+		return nil, fmt.Errorf("stats map: %w", err)
 	}
+	return m, nil
+}
+
+// stat reads one slot of the stats map.
+func stat(m *bpf.BPFMap, slot uint32) (uint64, error) {
 	b, err := m.GetValue(unsafe.Pointer(&slot))
 	if err != nil {
 		return 0, fmt.Errorf("read stats slot %d: %w", slot, err)
@@ -98,4 +109,10 @@ func (t *Tracer) Pending() (uint64, error) {
 // Dropped returns how many samples the BPF programs could not write to the
 // perf buffer (stream.Dropper).
 // It is read after every poll: one slot, one system call.
-func (t *Tracer) Dropped() (uint64, error) { return t.stat(statOutputFail) }
+func (t *Tracer) Dropped() (uint64, error) {
+	m, err := t.statsMap()
+	if err != nil {
+		return 0, err
+	}
+	return stat(m, statOutputFail)
+}
