@@ -2,7 +2,7 @@
 # test-isolated.sh [make arguments]: runs `make test` (CI=true) on a copy of
 # the repository (scripts/copy-tree.sh) in a fresh directory under a private
 # (mode 0700) temporary directory, with nothing beside it. A test or build
-# step that reads outside the repository (../shared, the clone's parent) or
+# step that reads outside the repository (a directory beside the clone) or
 # that assumes other users can reach the checkout fails here, as it would on
 # a fresh CI machine cloning into /root. The copy is removed afterwards.
 set -euo pipefail
